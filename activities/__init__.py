@@ -1,0 +1,22 @@
+"""Every robot the application registers. ``install`` registers exactly what :data:`ALL` holds."""
+
+from __future__ import annotations
+
+from .base import Activity
+from .recalc_sum import ACTIVITY as RECALC_SUM
+
+ALL: tuple[Activity, ...] = (RECALC_SUM,)
+
+
+def by_code(code: str) -> Activity:
+    for activity in ALL:
+        if activity.code == code:
+            return activity
+    raise KeyError(code)
+
+
+def by_function(name: str) -> Activity:
+    for activity in ALL:
+        if activity.function == name:
+            return activity
+    raise KeyError(name)

@@ -1,0 +1,105 @@
+"""Robot property values, as Bitrix24 sends them, into Python values (with errors that name the property)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from b24goods.domain.money import to_decimal
+from b24goods.errors import PropertyError
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def text(props: dict[str, Any], name: str, default: str = "") -> str:
+    value = _scalar(props.get(name))
+    return default if value is None else str(value).strip() or default
+
+
+def flag(props: dict[str, Any], name: str, default: bool = False) -> bool:
+    value = text(props, name)
+    if value == "":
+        return default
+    if value.upper() in {"Y", "1", "TRUE", "ДА"}:
+        return True
+    if value.upper() in {"N", "0", "FALSE", "НЕТ"}:
+        return False
+    raise PropertyError(f"Параметр «{name}»: ожидается Да/Нет (Y/N), получено «{value}»")
+
+
+def choice(props: dict[str, Any], name: str, options: tuple[str, ...], default: str) -> str:
+    value = text(props, name, default)
+    if value not in options:
+        raise PropertyError(f"Параметр «{name}»: допустимые значения {', '.join(options)}, получено «{value}»")
+    return value
+
+
+def integer(props: dict[str, Any], name: str, default: int | None = None) -> int | None:
+    value = text(props, name)
+    if value == "":
+        return default
+    try:
+        return int(Decimal(value.replace(",", ".")))
+    except Exception:
+        raise PropertyError(f"Параметр «{name}»: ожидается целое число, получено «{value}»") from None
+
+
+def number(props: dict[str, Any], name: str) -> Decimal | None:
+    value = text(props, name)
+    if value == "":
+        return None
+    try:
+        return to_decimal(value.replace(" ", "").replace(",", "."))
+    except ValueError:
+        raise PropertyError(f"Параметр «{name}»: ожидается число, получено «{value}»") from None
+
+
+def parse_date(value: str) -> date:
+    """``21.08.2026``, ``21.08.2026 14:00:00``, ``2026-08-21`` or ``2026-08-21T14:00:00+03:00``."""
+    value = value.strip()
+    m = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T].*)?", value)
+    if m:
+        return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?", value)
+    if m:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    raise ValueError(value)
+
+
+def a_date(props: dict[str, Any], name: str) -> date | None:
+    value = text(props, name)
+    if value == "":
+        return None
+    try:
+        return parse_date(value)
+    except ValueError:
+        raise PropertyError(f"Параметр «{name}»: не дата («{value}»); ожидается ДД.ММ.ГГГГ") from None
+
+
+def users(props: dict[str, Any], name: str) -> tuple[list[int], list[str]]:
+    """``user_12`` values → user ids. Groups and roles (``group_...``, ``Author``...) are returned apart."""
+    raw = props.get(name)
+    values = raw if isinstance(raw, list) else ([] if raw in (None, "") else [raw])
+    ids: list[int] = []
+    other: list[str] = []
+    for item in values:
+        for part in re.split(r"[;,]", str(item)):
+            part = part.strip()
+            if not part:
+                continue
+            m = re.fullmatch(r"(?:user_)?(\d+)", part)
+            if m:
+                ids.append(int(m.group(1)))
+            else:
+                other.append(part)
+    return list(dict.fromkeys(ids)), other
+
+
+def today() -> date:
+    return datetime.now().date()

@@ -1,0 +1,154 @@
+"""The CRM operations the robots need, each a documented REST method (names in the docstrings).
+
+Deals are read and written through the universal ``crm.item.*`` API (``entityTypeId=2``), like smart-process
+items, so one code path serves both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from ..domain.money import to_decimal
+from ..domain.rows import ProductRow
+from .client import BatchResult, Command, RestClient
+from .payloads import DocumentRef, timeline_entity_name
+
+
+def get_item(rest: RestClient, doc: DocumentRef, *, original_uf: bool = False) -> dict[str, Any]:
+    """``crm.item.get`` → ``result.item``."""
+    params: dict[str, Any] = {"entityTypeId": doc.entity_type_id, "id": doc.id}
+    if original_uf:
+        params["useOriginalUfNames"] = "Y"
+    result = rest.result("crm.item.get", params) or {}
+    return dict(result.get("item") or {})
+
+
+def list_items(rest: RestClient, entity_type_id: int, filter_: dict[str, Any],
+               select: Sequence[str] = ("*",)) -> list[dict[str, Any]]:
+    """``crm.item.list`` (all pages)."""
+    return rest.list_all("crm.item.list", {"entityTypeId": entity_type_id, "filter": filter_,
+                                           "select": list(select)}, items_key="items")
+
+
+def list_rows(rest: RestClient, doc: DocumentRef) -> list[ProductRow]:
+    """``crm.item.productrow.list``: one call per page of 50; ``=ownerType`` and ``=ownerId`` are required."""
+    raw = rest.list_all("crm.item.productrow.list", {
+        "filter": {"=ownerType": doc.owner_type, "=ownerId": doc.id}, "order": {"sort": "ASC", "id": "ASC"}},
+        items_key="productRows")
+    return [ProductRow.model_validate(r) for r in raw]
+
+
+def _rows_params(doc: DocumentRef, start: int) -> dict[str, Any]:
+    return {"filter": {"=ownerType": doc.owner_type, "=ownerId": doc.id}, "order": {"sort": "ASC", "id": "ASC"},
+            "start": start}
+
+
+def read_document(rest: RestClient, doc: DocumentRef) -> tuple[dict[str, Any], list[ProductRow]]:
+    """The item and all its rows in as few calls as possible.
+
+    Call 1 is a batch of ``crm.item.get`` and the first page of ``crm.item.productrow.list``; its ``total``
+    tells how many pages remain, and those are fetched together in further batches (50 pages a call), so
+    500 rows cost 2 HTTP calls instead of 11.
+    """
+    res = rest.batch([("item", "crm.item.get", {"entityTypeId": doc.entity_type_id, "id": doc.id}),
+                      ("rows", "crm.item.productrow.list", _rows_params(doc, 0))])
+    res.raise_first()
+    item = dict((res.results.get("item") or {}).get("item") or {})
+    raw = list(_items_of(res.results.get("rows")))
+    total = res.totals.get("rows", len(raw))
+    if total > len(raw):
+        more = rest.batch([(f"r{start}", "crm.item.productrow.list", _rows_params(doc, start))
+                           for start in range(len(raw), total, 50)])
+        more.raise_first()
+        for start in range(len(raw), total, 50):
+            raw.extend(_items_of(more.results.get(f"r{start}")))
+    return item, [ProductRow.model_validate(r) for r in raw]
+
+
+def _items_of(result: Any) -> list[Any]:
+    if isinstance(result, dict):
+        result = result.get("productRows", result.get("items", []))
+    return list(result or [])
+
+
+def purchasing_prices(rest: RestClient, product_ids: Iterable[int]) -> dict[int, Decimal | None]:
+    """Catalog cost prices (``catalog.product.get`` → ``purchasingPrice``) for many products in one batch."""
+    ids = sorted({int(p) for p in product_ids if p})
+    if not ids:
+        return {}
+    res = rest.batch([(f"p{pid}", "catalog.product.get", {"id": pid}) for pid in ids])
+    out: dict[int, Decimal | None] = {}
+    for pid in ids:
+        product = (res.results.get(f"p{pid}") or {}).get("product") or {}
+        value = product.get("purchasingPrice")
+        out[pid] = None if value in (None, "") else to_decimal(value)
+    return out
+
+
+def update_item(rest: RestClient, doc: DocumentRef, fields: dict[str, Any]) -> dict[str, Any]:
+    """``crm.item.update``; UF codes are passed in their original ``UF_CRM_*`` form."""
+    params: dict[str, Any] = {"entityTypeId": doc.entity_type_id, "id": doc.id, "fields": fields}
+    if any(k.upper().startswith("UF_") for k in fields):
+        params["useOriginalUfNames"] = "Y"
+    result = rest.result("crm.item.update", params, safe=True) or {}
+    return dict(result.get("item") or {})
+
+
+def row_write_commands(doc: DocumentRef, add: Sequence[tuple[str, ProductRow]] = (),
+                       update: Sequence[tuple[str, int, ProductRow]] = (),
+                       delete: Sequence[tuple[str, int]] = ()) -> list[Command]:
+    """Batch commands for single-row writes (ids stay stable, unlike ``productrow.set``)."""
+    commands: list[Command] = []
+    for key, row in add:
+        commands.append((key, "crm.item.productrow.add",
+                         {"fields": {"ownerId": doc.id, "ownerType": doc.owner_type, **row.to_bitrix()}}))
+    for key, row_id, row in update:
+        commands.append((key, "crm.item.productrow.update", {"id": row_id, "fields": row.to_bitrix()}))
+    for key, row_id in delete:
+        commands.append((key, "crm.item.productrow.delete", {"id": row_id}))
+    return commands
+
+
+def added_row_id(result: Any) -> int | None:
+    row = (result or {}).get("productRow") if isinstance(result, dict) else None
+    return int(row["id"]) if row and row.get("id") is not None else None
+
+
+def event_send(rest: RestClient, event_token: str, values: dict[str, Any], log_message: str | None = None) -> None:
+    """``bizproc.event.send``: completes the waiting robot with its return values."""
+    params: dict[str, Any] = {"EVENT_TOKEN": event_token, "RETURN_VALUES": values}
+    if log_message:
+        params["LOG_MESSAGE"] = log_message[:2000]
+    rest.result("bizproc.event.send", params, safe=True)
+
+
+def activity_log(rest: RestClient, event_token: str, message: str) -> None:
+    """``bizproc.activity.log``: a progress line in the workflow log, the step keeps waiting."""
+    if message:
+        rest.result("bizproc.activity.log", {"EVENT_TOKEN": event_token, "LOG_MESSAGE": message[:2000]}, safe=True)
+
+
+def timeline_log(rest: RestClient, doc: DocumentRef, title: str, text: str) -> None:
+    """``crm.timeline.logmessage.add``: a short history line in the card."""
+    rest.result("crm.timeline.logmessage.add", {"fields": {
+        "entityTypeId": doc.entity_type_id, "entityId": doc.id, "title": title[:255], "text": text[:5000],
+        "iconCode": "info"}})
+
+
+def timeline_comment(rest: RestClient, doc: DocumentRef, text: str) -> None:
+    """``crm.timeline.comment.add`` (fallback where log messages are not available)."""
+    rest.result("crm.timeline.comment.add", {"fields": {
+        "ENTITY_ID": doc.id, "ENTITY_TYPE": timeline_entity_name(doc.entity_type_id), "COMMENT": text}})
+
+
+def notify(rest: RestClient, user_ids: Iterable[int], message: str, tag: str | None = None) -> BatchResult:
+    """``im.notify.system.add`` for each user (one batch); ``TAG`` replaces the previous notification."""
+    commands: list[Command] = []
+    for uid in sorted(set(user_ids)):
+        params: dict[str, Any] = {"USER_ID": uid, "MESSAGE": message}
+        if tag:
+            params["TAG"] = tag
+        commands.append((f"u{uid}", "im.notify.system.add", params))
+    return rest.batch(commands) if commands else BatchResult()

@@ -1,0 +1,42 @@
+"""Events from the portal (``event.bind`` handlers), dispatched by name after verification.
+
+Events carry only ids (``data[FIELDS][ID]``) and may arrive late, duplicated or out of order (the queue does
+not retry and documents no ordering, ``events/index.md``): handlers re-read the current state and are
+idempotent. Handlers for CRM updates are registered by the features that need them (sync, lock).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from .bitrix.payloads import EventCall
+from .context import verify_caller
+from .install import uninstall
+from .store.portal import PortalStore
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[PortalStore, EventCall], dict[str, Any]]
+_HANDLERS: dict[str, list[Handler]] = {}
+
+
+def on(event: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        _HANDLERS.setdefault(event.upper(), []).append(fn)
+        return fn
+
+    return register
+
+
+def handle_event(call: EventCall, portal_factory: Callable[[str], PortalStore]) -> dict[str, Any]:
+    name = call.event.upper()
+    if name == "ONAPPUNINSTALL":
+        uninstall(portal_factory(call.auth.member_id), call.auth.application_token)
+        return {"status": "uninstalled"}
+    portal = verify_caller(call.auth.member_id, call.auth.application_token)
+    results: dict[str, Any] = {"status": "ok", "event": name}
+    for handler in _HANDLERS.get(name, []):
+        results[handler.__name__] = handler(portal, call)
+    return results
