@@ -139,7 +139,7 @@ def _validate_nested(name: str, value: Any, definition: dict[str, Any]) -> tuple
                 if field.get("required") is True:
                     return "INVALID_ARG_VALUE", f"Required field '{name}.{fname}' is missing"
                 continue
-            if not _is_type(fvalue, field.get("base", "any")):
+            if not _is_type(fvalue, field.get("base", "any")) and not _localized(field, fvalue):
                 return "INVALID_ARG_VALUE", f"Field '{name}.{fname}' must be of type {field.get('base')}"
     return None
 

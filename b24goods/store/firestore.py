@@ -15,6 +15,7 @@ from typing import Any
 from .base import EXPIRES_FIELD, Doc, Mutator, StoreStats, is_expired
 
 _ROOT = "portals"
+_KEY = "_key"  # the document id repeated as a field: Firestore cannot scan document ids in descending order
 _MAX_ATTEMPTS = 25
 
 
@@ -38,6 +39,7 @@ class FirestoreStore:
         if not snapshot.exists:
             return None
         data: Doc = snapshot.to_dict() or {}
+        data.pop(_KEY, None)
         return None if is_expired(data) else data
 
     def get(self, ns: str, coll: str, key: str) -> Doc | None:
@@ -59,7 +61,8 @@ class FirestoreStore:
 
     def put(self, ns: str, coll: str, key: str, data: Doc, *, expires_at: datetime | None = None) -> None:
         self.stats.writes += 1
-        self._ref(ns, coll, key).set({**data, EXPIRES_FIELD: expires_at} if expires_at else dict(data))
+        doc = {**data, EXPIRES_FIELD: expires_at} if expires_at else dict(data)
+        self._ref(ns, coll, key).set({**doc, _KEY: key})
 
     def delete(self, ns: str, coll: str, key: str) -> None:
         self.stats.writes += 1
@@ -79,7 +82,7 @@ class FirestoreStore:
             new = mutate(_plain(current))
             if new is not None:
                 self.stats.writes += 1
-                transaction.set(ref, new)
+                transaction.set(ref, {**new, _KEY: key})
                 result["doc"] = new
             else:
                 result["doc"] = current
@@ -90,13 +93,11 @@ class FirestoreStore:
     def list(self, ns: str, coll: str, *, limit: int = 100, start_after: str | None = None,
              descending: bool = False) -> list[tuple[str, Doc]]:
         from google.cloud import firestore
-        from google.cloud.firestore_v1.field_path import FieldPath
 
         query = self._coll(ns, coll).order_by(
-            FieldPath.document_id(),
-            direction=firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING)
+            _KEY, direction=firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING)
         if start_after is not None:
-            query = query.start_after({FieldPath.document_id(): self._ref(ns, coll, start_after)})
+            query = query.start_after({_KEY: start_after})
         docs = list(query.limit(limit).stream())
         self.stats.reads += max(1, len(docs))
         out = []
