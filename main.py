@@ -1,26 +1,19 @@
-"""Every deployable target. Cloud Functions loads this file with ``--entry-point <name>``; locally
-``python -m b24goods serve`` mounts each target at ``/<name>``. Targets are imported lazily so a function
-pays only for its own imports at cold start."""
+"""Every deployable target, resolved from ``serverless.yml`` (the only list of functions).
+
+Cloud Functions loads this file with ``--entry-point <name>``; ``python -m b24goods serve`` mounts each HTTP
+target at ``/<name>``. A target's module (``functions/<name>.py``) is imported on first use, so each
+function pays at cold start only for its own imports.
+"""
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-TARGETS = ("install", "events", "recalc_sum")
 
+def __getattr__(name: str) -> Any:
+    from b24goods.manifest import functions
 
-def _target(name: str) -> Any:
-    return getattr(importlib.import_module(f"functions.{name}"), name)
-
-
-def install(request: Any) -> Any:
-    return _target("install")(request)
-
-
-def events(request: Any) -> Any:
-    return _target("events")(request)
-
-
-def recalc_sum(request: Any) -> Any:
-    return _target("recalc_sum")(request)
+    if name in {f.handler for f in functions()}:
+        return getattr(importlib.import_module(f"functions.{name}"), name)
+    raise AttributeError(name)

@@ -25,7 +25,7 @@ def row_costs(rest: RestClient, portal: PortalStore, doc: DocumentRef,
     known: dict[str, str | None] = dict(stored.get("rows") or {})
     missing = [r for r in rows if r.id is not None and str(r.id) not in known]
     if missing:
-        catalog = crm.purchasing_prices(rest, (r.product_id for r in missing))
+        catalog = crm.purchasing_prices(rest, (r.product_id for r in missing), portal.settings().catalog_iblock_id)
         for r in missing:
             cost = catalog.get(r.product_id) if r.product_id else None
             known[str(r.id)] = None if cost is None else str(cost)

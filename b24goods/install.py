@@ -78,6 +78,7 @@ def install(portal: PortalStore, auth: AuthBlock, cfg: Config, rest: RestClient 
         access_token=auth.access_token, refresh_token=auth.refresh_token, expires=auth.expires,
         user_id=auth.user_id, scope=auth.scope, installed_at=now_utc().isoformat(), active=True))
     setup_smart_processes(rest, portal, report)
+    setup_catalog(rest, portal, report)
     report.settings = portal.settings().model_dump(mode="json")
     return report
 
@@ -151,6 +152,24 @@ def setup_smart_processes(rest: RestClient, portal: PortalStore, report: Install
             portal.update_settings(**changes)
     except RestError as exc:
         report.warnings.append(f"smart processes not set up ({exc.code}): run `python -m b24goods settings`")
+
+
+def setup_catalog(rest: RestClient, portal: PortalStore, report: InstallReport) -> None:
+    """Remember the product catalog's iblock and the article property (admin-only lookups, done once here)."""
+    from .bitrix.crm import product_catalog_iblock
+
+    try:
+        iblock = product_catalog_iblock(rest)
+        changes: dict[str, Any] = {"catalog_iblock_id": iblock}
+        if iblock:
+            props = rest.list_all("catalog.productProperty.list", {"filter": {"iblockId": iblock}},
+                                  items_key="productProperties")
+            article = next((p for p in props if str(p.get("code", "")).upper() == "CML2_ARTICLE"), None) or next(
+                (p for p in props if str(p.get("name", "")).strip().lower() in {"артикул", "article", "sku"}), None)
+            changes["article_property_id"] = int(article["id"]) if article else None
+        portal.update_settings(**changes)
+    except RestError as exc:
+        report.warnings.append(f"catalog not inspected ({exc.code}): products are matched by name only")
 
 
 def uninstall(portal: PortalStore, application_token: str | None) -> None:

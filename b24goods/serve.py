@@ -20,9 +20,9 @@ def build_app(targets: tuple[str, ...] | None = None) -> Any:
 
     source = str(ROOT / "main.py")
     if targets is None:
-        import main
+        from .manifest import http_targets
 
-        targets = main.TARGETS
+        targets = http_targets()
     mounts = {name: functions_framework.create_app(name, source, "http") for name in targets}
     return Dispatcher(mounts)
 

@@ -73,18 +73,44 @@ def _items_of(result: Any) -> list[Any]:
     return list(result or [])
 
 
-def purchasing_prices(rest: RestClient, product_ids: Iterable[int]) -> dict[int, Decimal | None]:
-    """Catalog cost prices (``catalog.product.get`` → ``purchasingPrice``) for many products in one batch."""
+def purchasing_prices(rest: RestClient, product_ids: Iterable[int],
+                      iblock_id: int | None = None) -> dict[int, Decimal | None]:
+    """Catalog cost prices (``purchasingPrice``) for many products.
+
+    With the catalog's iblock known, ``catalog.product.list`` filtered by ``@id`` returns 50 products a
+    command and 50 commands go in one batch: 2,500 products per HTTP call. Products it does not return (an
+    offer living in the offers iblock) fall back to ``catalog.product.get``, 50 per batch.
+    """
     ids = sorted({int(p) for p in product_ids if p})
-    if not ids:
-        return {}
-    res = rest.batch([(f"p{pid}", "catalog.product.get", {"id": pid}) for pid in ids])
     out: dict[int, Decimal | None] = {}
-    for pid in ids:
-        product = (res.results.get(f"p{pid}") or {}).get("product") or {}
-        value = product.get("purchasingPrice")
-        out[pid] = None if value in (None, "") else to_decimal(value)
+    if not ids:
+        return out
+    if iblock_id:
+        chunks = [ids[i:i + 50] for i in range(0, len(ids), 50)]
+        res = rest.batch([(f"l{n}", "catalog.product.list", {
+            "select": ["id", "iblockId", "purchasingPrice"], "filter": {"iblockId": iblock_id, "@id": chunk}})
+            for n, chunk in enumerate(chunks)])
+        for result in res.results.values():
+            for product in (result or {}).get("products") or []:
+                out[int(product["id"])] = _price(product.get("purchasingPrice"))
+    rest_ids = [pid for pid in ids if pid not in out]
+    if rest_ids:
+        res = rest.batch([(f"p{pid}", "catalog.product.get", {"id": pid}) for pid in rest_ids])
+        for pid in rest_ids:
+            product = (res.results.get(f"p{pid}") or {}).get("product") or {}
+            out[pid] = _price(product.get("purchasingPrice"))
     return out
+
+
+def _price(value: Any) -> Decimal | None:
+    return None if value in (None, "") else to_decimal(value)
+
+
+def product_catalog_iblock(rest: RestClient) -> int | None:
+    """The CRM product catalog's iblock (``catalog.catalog.list``; admin only, so called at install)."""
+    catalogs = rest.list_all("catalog.catalog.list", {}, items_key="catalogs")
+    main = [c for c in catalogs if not c.get("productIblockId")]
+    return int(main[0]["iblockId"]) if main else None
 
 
 def update_item(rest: RestClient, doc: DocumentRef, fields: dict[str, Any]) -> dict[str, Any]:

@@ -69,10 +69,11 @@ def test_recalc_calls_are_pages_plus_one_batch(app: Any) -> None:
     # batch(item + page 1), batch(pages 2-3), batch(catalog costs), update, event.send
     assert http == ["batch", "batch", "batch", "crm.item.update", "bizproc.event.send"]
     assert sb.portal.calls.count("crm.item.productrow.list") == 3
-    assert sb.portal.calls.count("catalog.product.get") == 2  # two distinct products, not 120 rows
+    assert sb.portal.calls.count("catalog.product.list") == 1  # one list for both products, not 120 gets
+    assert "catalog.product.get" not in sb.portal.calls
     sb.portal.calls.clear()
     app.run_robot(2, deal, "b24goods_recalc_sum")
-    assert "catalog.product.get" not in sb.portal.calls  # costs were snapshotted per row
+    assert "catalog.product.list" not in sb.portal.calls  # costs were snapshotted per row
     assert "crm.item.update" not in sb.portal.calls  # nothing changed: nothing written
 
 
