@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from .base import Activity
+from .import_csv import ACTIVITY as IMPORT_CSV
 from .recalc_sum import ACTIVITY as RECALC_SUM
 
-ALL: tuple[Activity, ...] = (RECALC_SUM,)
+ALL: tuple[Activity, ...] = (RECALC_SUM, IMPORT_CSV)
 
 
 def by_code(code: str) -> Activity:

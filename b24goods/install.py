@@ -167,6 +167,9 @@ def setup_catalog(rest: RestClient, portal: PortalStore, report: InstallReport) 
             article = next((p for p in props if str(p.get("code", "")).upper() == "CML2_ARTICLE"), None) or next(
                 (p for p in props if str(p.get("name", "")).strip().lower() in {"артикул", "article", "sku"}), None)
             changes["article_property_id"] = int(article["id"]) if article else None
+            types = rest.list_all("catalog.priceType.list", {}, items_key="priceTypes")
+            base = next((t for t in types if str(t.get("base", "")).upper() == "Y"), None)
+            changes["base_price_type_id"] = int(base["id"]) if base else None
         portal.update_settings(**changes)
     except RestError as exc:
         report.warnings.append(f"catalog not inspected ({exc.code}): products are matched by name only")

@@ -10,6 +10,7 @@ worker to resume.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
 import uuid
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 300.0
+LEASE_SECONDS = float(os.environ.get("B24GOODS_JOB_LEASE", "120"))
 MAX_ATTEMPTS = 5
 OPEN_JOBS = ("_system", "open_jobs")  # global index the worker scans to resume jobs after a crash
 FINISHED_JOB_TTL = timedelta(days=30)
@@ -88,10 +89,44 @@ class RobotContext:
             self.job = updated
         return self.job
 
+    def checkpoints(self) -> JobCheckpoints:
+        return JobCheckpoints(self)
+
     def history(self, deal_id: int, action: str, summary: str, **extra: Any) -> None:
         self.portal.add_history(deal_id, HistoryEntry(
             at=now_utc().isoformat(), action=action, source=self.call.code, user_id=self.user_id,
             deal_id=deal_id, document=self.document.key, summary=summary, **extra))
+
+
+class JobCheckpoints:
+    """Progress of a long operation, in the job document and its ``chunks`` subcollection."""
+
+    def __init__(self, ctx: RobotContext) -> None:
+        self.ctx = ctx
+
+    @property
+    def progress(self) -> dict[str, Any]:
+        return self.ctx.job.progress
+
+    def save(self, **values: Any) -> None:
+        self.ctx.checkpoint(**values)
+
+    def _coll(self) -> str:
+        return f"jobs/{self.ctx.job.id}/chunks"
+
+    def chunk(self, index: int) -> dict[str, Any]:
+        return self.ctx.portal.store.get(self.ctx.portal.member_id, self._coll(), f"{index:06d}") or {}
+
+    def save_chunk(self, index: int, doc: dict[str, Any]) -> None:
+        self.ctx.portal.store.put(self.ctx.portal.member_id, self._coll(), f"{index:06d}", doc)
+        self.ctx.checkpoint()  # renews the lease
+
+
+class JobBusy(B24GoodsError):
+    """The job runs on another worker (its lease is valid): try again later."""
+
+    code = "JOB_BUSY"
+    retryable = True
 
 
 def job_id_for(call: RobotCall) -> str:
@@ -146,6 +181,8 @@ def run_job(db: DocumentStore, member_id: str, job_id: str) -> Job | None:
         existing = portal.job(job_id)
         if existing and existing.state in ("done", "failed") and not existing.answered:
             return _answer(db, portal, existing, by_code(existing.kind))
+        if existing and existing.state == "running":
+            raise JobBusy(f"job {job_id} is running elsewhere")
         return existing
     activity = by_code(job.kind)
     call = RobotCall.model_validate(job.call)
@@ -184,8 +221,9 @@ def _release(job: Job) -> Job:
 def _answer(db: DocumentStore, portal: PortalStore, job: Job, activity: Activity) -> Job:
     """One ``bizproc.event.send`` per job (the portal ignores sends after the step closed)."""
     call = RobotCall.model_validate(job.call)
-    values = {**activity.empty_returns(), **(job.result or {}), "error": job.error or ""}
-    message = f"Ошибка: {job.error}" if job.error else _summary(values)
+    values = {**activity.empty_returns(), **(job.result or {})}
+    values["error"] = job.error or str(values.get("error") or "")
+    message = f"Ошибка: {values['error']}" if values["error"] else _summary(values)
     if call.use_subscription.upper() != "N":
         crm.event_send(portal_context(portal).rest, call.event_token, _wire_values(values), message)
 

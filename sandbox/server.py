@@ -114,8 +114,10 @@ def create_app(portal: Portal) -> Flask:
         stored = portal.files.get(file_id)
         if stored is None or request.args.get("token") != stored["sig"]:
             return Response("Not found", status=404)
+        from urllib.parse import quote
+
         return Response(stored["content"], mimetype="application/octet-stream",
-                        headers={"Content-Disposition": f'attachment; filename="{file_id}"'})
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(stored['name'])}"})
 
     return app
 

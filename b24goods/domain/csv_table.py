@@ -1,0 +1,112 @@
+"""Reading a CSV as Excel and other tools save it: encoding, separator, quoting, line numbers.
+
+Excel writes cp1251 with ``;`` ("CSV (разделители — точка с запятой)") on Russian Windows, UTF-8 with a BOM
+("CSV UTF-8"), UTF-16 with tabs ("Unicode text"); other tools write UTF-8 with commas. Quoted cells may hold
+separators, quotes (doubled) and line breaks. Every record keeps the physical line it starts on, so errors can
+name it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from ..errors import CsvError
+
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "книга Excel (XLSX) или другой ZIP-архив"),
+    (b"\xd0\xcf\x11\xe0", "книга Excel 97–2003 (XLS)"),
+    (b"%PDF", "документ PDF"),
+    (b"\x89PNG", "изображение PNG"),
+    (b"\xff\xd8\xff", "изображение JPEG"),
+    (b"GIF8", "изображение GIF"),
+    (b"{\\rtf", "документ RTF"),
+)
+HOW_TO_SAVE = ("Откройте его в Excel и сохраните как «CSV (разделители — точка с запятой)» или «CSV UTF-8», "
+               "затем загрузите CSV-файл.")
+
+
+@dataclass(frozen=True)
+class Record:
+    line: int  # physical line where the record starts (1-based; the header is line 1)
+    cells: list[str]
+
+
+@dataclass(frozen=True)
+class Table:
+    encoding: str
+    delimiter: str
+    header: Record
+    records: list[Record]
+
+
+def what_is_it(data: bytes) -> str | None:
+    """A human name of a file that is not text (``None`` for text)."""
+    for magic, name in _SIGNATURES:
+        if data.startswith(magic):
+            return name
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None  # UTF-16 text with a BOM
+    if b"\x00" in data[:4096]:
+        return "двоичный файл"
+    return None
+
+
+def decode(data: bytes, filename: str = "файл") -> tuple[str, str]:
+    kind = what_is_it(data)
+    if kind:
+        raise CsvError(f"Файл «{filename}» — это {kind}, а не таблица CSV. {HOW_TO_SAVE}", code="NOT_A_CSV")
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("cp1251", errors="replace"), "cp1251"
+
+
+def _split_count(line: str, delimiter: str) -> int:
+    try:
+        return len(next(csv.reader([line], delimiter=delimiter)))
+    except (StopIteration, csv.Error):
+        return 1
+
+
+def sniff_delimiter(text: str) -> str:
+    """The separator that splits the header into most cells and the first lines consistently."""
+    lines = [ln for ln in text.splitlines() if ln.strip()][:20]
+    if not lines:
+        return ";"
+    best, best_score = ";", (0, 0)
+    for delimiter in (";", "\t", ",", "|"):
+        header = _split_count(lines[0], delimiter)
+        if header < 2:
+            continue
+        consistent = sum(1 for ln in lines[1:] if _split_count(ln, delimiter) == header)
+        score = (consistent, header)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def read_table(data: bytes, filename: str = "файл") -> Table:
+    text, encoding = decode(data, filename)
+    if not text.strip():
+        raise CsvError(f"Файл «{filename}» пуст", code="EMPTY_CSV")
+    delimiter = sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True,
+                        strict=False)
+    records: list[Record] = []
+    start = 1
+    try:
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                records.append(Record(start, [c.strip() for c in cells]))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise CsvError(f"Файл «{filename}», строка {start}: не удалось разобрать ({exc})", code="BAD_CSV") from None
+    if not records:
+        raise CsvError(f"Файл «{filename}» пуст", code="EMPTY_CSV")
+    return Table(encoding, delimiter, records[0], records[1:])

@@ -1,0 +1,263 @@
+"""The import operation, resumable at every step (used by the robot, the CLI and the placement tab).
+
+1. Plan (once): download and parse the file, read the document's rows, match the catalog, build the plan and
+   store it in chunks of 50 operations. Nothing is written to the portal when any row is invalid.
+2. Create missing products (each once: deterministic ``xmlId`` + a claim in the store).
+3. Write chunk by chunk, one batch each. A chunk is marked ``sent`` before its batch and ``done`` with the
+   new row ids after it; a chunk found ``sent`` on resume is reconciled against the portal (rows carry a
+   unique ``sort`` marker), so a worker killed mid-import never writes a row twice.
+4. Snapshot costs and executors per row, recalculate the sum (same code as ``recalc_sum``), write history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+from .. import costs
+from ..bitrix import crm
+from ..bitrix.client import RestClient
+from ..bitrix.payloads import DocumentRef
+from ..domain.csv_rows import parse_rows
+from ..domain.csv_table import read_table
+from ..domain.import_plan import ImportPlan, PlannedRow, build_plan, describe
+from ..domain.rows import ProductRow
+from ..errors import CsvError, NotFound
+from ..store.models import Settings
+from ..store.portal import PortalStore
+from . import catalog
+
+CHUNK = 50
+
+
+class Checkpoints(Protocol):
+    progress: dict[str, Any]
+
+    def save(self, **values: Any) -> None: ...
+
+    def chunk(self, index: int) -> dict[str, Any]: ...
+
+    def save_chunk(self, index: int, doc: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class MemoryCheckpoints:
+    """For the CLI and dry runs: progress lives only as long as the process."""
+
+    progress: dict[str, Any] = field(default_factory=dict)
+    chunks: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def save(self, **values: Any) -> None:
+        self.progress.update(values)
+
+    def chunk(self, index: int) -> dict[str, Any]:
+        return dict(self.chunks.get(index, {}))
+
+    def save_chunk(self, index: int, doc: dict[str, Any]) -> None:
+        self.chunks[index] = dict(doc)
+
+
+@dataclass
+class ImportRequest:
+    doc: DocumentRef
+    mode: Literal["append", "replace"] = "append"
+    create_products: bool = False
+    dry_run: bool = False
+    file_field: str | None = None  # robot: the UF code holding the CSV
+    data: bytes | None = None  # CLI / tab: the file itself
+    filename: str = "import.csv"
+    max_bytes: int = 5 * 1024 * 1024
+    client_endpoint: str = ""
+
+
+@dataclass
+class ImportResult:
+    rows_added: int = 0
+    rows_updated: int = 0
+    rows_skipped: int = 0
+    rows_deleted: int = 0
+    products_created: int = 0
+    sum: Decimal | None = None
+    report: str = ""
+    plan: ImportPlan | None = None
+    issues: list[str] = field(default_factory=list)
+
+    def returns(self) -> dict[str, Any]:
+        return {"rows_added": self.rows_added, "rows_updated": self.rows_updated, "rows_skipped": self.rows_skipped,
+                "products_created": self.products_created,
+                "sum": "" if self.sum is None else f"{self.sum:.2f}", "report": self.report}
+
+
+Log = Callable[[str], None]
+
+
+def plan_import(rest: RestClient, settings: Settings, req: ImportRequest) -> tuple[ImportPlan, str, list[str], list[ProductRow]]:
+    """Everything up to the plan; raises :class:`CsvError` with every issue unless ``dry_run``."""
+    if req.data is None:
+        from .fetch import download
+
+        data, filename = download(rest, req.doc, req.file_field or "", req.client_endpoint, req.max_bytes)
+    else:
+        data, filename = req.data, req.filename
+        if len(data) > req.max_bytes:
+            raise CsvError(f"Файл больше {req.max_bytes // (1024 * 1024)} МБ", code="FILE_TOO_LARGE")
+    parsed = parse_rows(read_table(data, filename), filename, price_includes_vat_default=settings.csv_price_includes_vat,
+                        default_vat=settings.default_vat_rate)
+    issues = [i.text() for i in parsed.issues]
+    if issues and not req.dry_run:
+        raise CsvError(f"Файл «{filename}»: ошибок {len(issues)}, ничего не импортировано. " + "; ".join(issues[:20])
+                       + ("; …" if len(issues) > 20 else ""), issues=issues)
+    try:
+        item, existing = crm.read_document(rest, req.doc)
+    except NotFound:
+        item, existing = {}, []
+    if not item:
+        from ..errors import DomainError
+
+        raise DomainError(f"Документ {req.doc.key} не найден", code="DOCUMENT_NOT_FOUND")
+    matches = catalog.lookup(rest, settings, parsed.rows)
+    units = catalog.units(rest) if any(r.unit for r in parsed.rows) else {}
+    plan = build_plan(parsed.rows, matches, existing, mode=req.mode, create_products=req.create_products, units=units)
+    return plan, filename, issues + parsed.warnings, existing
+
+
+def _ops(plan: ImportPlan) -> list[dict[str, Any]]:
+    ops: list[dict[str, Any]] = [{"op": r.op, "planned": r.model_dump(mode="json")} for r in plan.rows if r.op != "skip"]
+    ops += [{"op": "delete", "row_id": rid} for rid in plan.deletes]
+    return ops
+
+
+def run_import(rest: RestClient, portal: PortalStore | None, settings: Settings, req: ImportRequest,
+               cp: Checkpoints, log: Log = lambda m: None) -> ImportResult:
+    result = ImportResult()
+    if not cp.progress.get("planned"):
+        plan, filename, notes, existing = plan_import(rest, settings, req)
+        result.plan, result.issues = plan, notes
+        report = describe(plan, filename, notes)
+        if req.dry_run:
+            result.rows_added, result.rows_updated, result.rows_skipped = plan.count("add"), plan.count("update"), plan.count("skip")
+            result.products_created, result.report = len(plan.drafts), "Пробный запуск, ничего не записано.\n" + report
+            return result
+        ops = _ops(plan)
+        chunks = [ops[i:i + CHUNK] for i in range(0, len(ops), CHUNK)]
+        for index, chunk in enumerate(chunks):
+            cp.save_chunk(index, {"state": "planned", "ops": chunk})
+        cp.save(planned=True, filename=filename, chunks=len(chunks), report=report,
+                base_row_ids=[r.id for r in existing], drafts=[d.model_dump(mode="json") for d in plan.drafts],
+                counts={"add": plan.count("add"), "update": plan.count("update"), "skip": plan.count("skip"),
+                        "delete": len(plan.deletes)},
+                skipped_rows=[r.model_dump(mode="json") for r in plan.rows if r.op == "skip"])
+        log(f"Импорт «{filename}»: план готов — {plan.count('add')} добавить, {plan.count('update')} обновить, "
+            f"{len(plan.deletes)} удалить")
+    progress = cp.progress
+    created: dict[str, int] = dict(progress.get("created") or {})
+    drafts = progress.get("drafts") or []
+    if drafts and len(created) < len(drafts):
+        from ..domain.import_plan import ProductDraft
+
+        if portal is None:
+            raise CsvError("создание товаров требует установленного приложения", code="NO_STORE")
+        created = catalog.create_products(rest, portal, settings, [ProductDraft.model_validate(d) for d in drafts], created)
+        cp.save(created=created)
+    written = _write_chunks(rest, req.doc, cp, created, log)
+    meta_rows = written + [PlannedRow.model_validate(r) for r in progress.get("skipped_rows") or []]
+    if portal is not None:
+        _remember_meta(portal, req.doc, meta_rows)
+    counts = progress.get("counts") or {}
+    result.rows_added, result.rows_updated = counts.get("add", 0), counts.get("update", 0)
+    result.rows_skipped, result.rows_deleted = counts.get("skip", 0), counts.get("delete", 0)
+    result.products_created = len(drafts)
+    result.report = str(progress.get("report", ""))
+    return result
+
+
+def _write_chunks(rest: RestClient, doc: DocumentRef, cp: Checkpoints, created: dict[str, int],
+                  log: Log) -> list[PlannedRow]:
+    total = int(cp.progress.get("chunks", 0))
+    base_ids = set(cp.progress.get("base_row_ids") or [])
+    written: list[PlannedRow] = []
+    for index in range(total):
+        chunk = cp.chunk(index)
+        ops = chunk.get("ops") or []
+        if chunk.get("state") != "done":
+            already: dict[int, int] = {}
+            if chunk.get("state") == "sent":
+                already = _reconcile(rest, doc, ops, base_ids)
+            cp.save_chunk(index, {**chunk, "state": "sent"})
+            ids = _send(rest, doc, ops, created, already)
+            chunk = {**chunk, "state": "done", "row_ids": ids}
+            cp.save_chunk(index, chunk)
+            if total > 1 and (index + 1) % max(1, total // 4) == 0:
+                log(f"Импорт: записано {min((index + 1) * CHUNK, total * CHUNK)} операций из ~{total * CHUNK}")
+        for n, op in enumerate(ops):
+            if op["op"] in ("add", "update"):
+                planned = PlannedRow.model_validate(op["planned"])
+                row_id = (chunk.get("row_ids") or {}).get(str(n)) if op["op"] == "add" else planned.existing_row_id
+                planned.existing_row_id = int(row_id) if row_id else planned.existing_row_id
+                written.append(planned)
+    return written
+
+
+def _row_fields(op: dict[str, Any], created: dict[str, int]) -> ProductRow:
+    planned = PlannedRow.model_validate(op["planned"])
+    row = ProductRow.model_validate(planned.row)
+    if not row.product_id and planned.product_key in created:
+        row.product_id = int(created[planned.product_key])
+    return row
+
+
+def _send(rest: RestClient, doc: DocumentRef, ops: list[dict[str, Any]], created: dict[str, int],
+          already: dict[int, int]) -> dict[str, int]:
+    adds, updates, deletes = [], [], []
+    for n, op in enumerate(ops):
+        if op["op"] == "add" and n not in already:
+            adds.append((f"a{n}", _row_fields(op, created)))
+        elif op["op"] == "update":
+            updates.append((f"u{n}", int(op["planned"]["existing_row_id"]), _row_fields(op, created)))
+        elif op["op"] == "delete":
+            deletes.append((f"d{n}", int(op["row_id"])))
+    res = rest.batch(crm.row_write_commands(doc, adds, updates, deletes))
+    for key, err in res.errors.items():
+        if not (key.startswith("d") and isinstance(err, NotFound)):
+            raise err
+    ids = {str(n): rid for n, rid in already.items()}
+    for key, _ in adds:
+        rid = crm.added_row_id(res.results.get(key))
+        if rid:
+            ids[key[1:]] = rid
+    return ids
+
+
+def _reconcile(rest: RestClient, doc: DocumentRef, ops: list[dict[str, Any]], base_ids: set[int]) -> dict[int, int]:
+    """Which adds of an interrupted chunk reached the portal: new rows with the op's sort marker and name."""
+    current = [r for r in crm.list_rows(rest, doc) if r.id not in base_ids]
+    found: dict[int, int] = {}
+    taken: set[int] = set()
+    for n, op in enumerate(ops):
+        if op["op"] != "add":
+            continue
+        row = op["planned"]["row"]
+        hit = next((r for r in current if r.id not in taken and r.sort == row["sort"]
+                    and r.product_name.strip() == str(row["productName"]).strip()), None)
+        if hit is not None and hit.id is not None:
+            found[n] = hit.id
+            taken.add(hit.id)
+    return found
+
+
+def _remember_meta(portal: PortalStore, doc: DocumentRef, rows: list[PlannedRow]) -> None:
+    """Cost per row (for margin) and executor per row (for the executors robot), keyed by row id."""
+    costs.remember(portal, doc, {r.existing_row_id: (None if r.cost is None else Decimal(r.cost))
+                                 for r in rows if r.existing_row_id and r.cost is not None})
+
+    def mutate(current: dict[str, Any] | None) -> dict[str, Any]:
+        meta = dict((current or {}).get("rows") or {})
+        for r in rows:
+            if r.existing_row_id:
+                meta[str(r.existing_row_id)] = {"executor": r.executor, "note": r.note, "line": r.line,
+                                                "is_service": r.is_service}
+        return {"rows": meta}
+
+    portal.store.transact(portal.member_id, "row_meta", doc.key, mutate)
