@@ -376,6 +376,9 @@ def fill_row(portal: Portal, row: dict[str, Any], fields: dict[str, Any]) -> Non
     for key in ("price", "quantity", "discountRate", "discountSum", "taxRate"):
         if row.get(key) not in (None, ""):
             row[key] = float(row[key])
+    for key in ("productId", "discountTypeId", "measureCode", "sort"):
+        if row.get(key) not in (None, ""):
+            row[key] = int(row[key])
     row["taxRate"] = row.get("taxRate") if row.get("taxRate") not in ("", None) else None
     product = portal.products.get(int(row.get("productId") or 0))
     if product:
@@ -514,7 +517,8 @@ def create_product(portal: Portal, fields: dict[str, Any], kind: int) -> dict[st
     pid = portal.next_id()
     prod = {"id": pid, "iblockId": portal.iblock_id, "name": fields["name"], "active": fields.get("active", "Y"),
             "xmlId": fields.get("xmlId") or str(pid), "code": fields.get("code"), "type": kind,
-            "purchasingPrice": fields.get("purchasingPrice"), "purchasingCurrency": fields.get("purchasingCurrency"),
+            "purchasingPrice": None if fields.get("purchasingPrice") in (None, "") else float(fields["purchasingPrice"]),
+            "purchasingCurrency": fields.get("purchasingCurrency"),
             "measure": fields.get("measure"), "vatId": fields.get("vatId"), "vatIncluded": fields.get("vatIncluded", "N")}
     for key, value in fields.items():
         if re.fullmatch(r"property\d+", key):
@@ -638,6 +642,20 @@ def robot_delete(ctx: Ctx, params: dict[str, Any]) -> Any:
     return True
 
 
+def internalize(kind: Any, value: Any) -> Any:
+    """Return values are converted to their declared property type, as the workflow runtime does."""
+    try:
+        if kind == "int":
+            return int(Decimal(str(value))) if value not in ("", None) else None
+        if kind == "double":
+            return float(Decimal(str(value))) if value not in ("", None) else None
+        if kind == "bool":
+            return "Y" if str(value).upper() in {"Y", "1", "TRUE"} else "N"
+    except Exception:
+        return None
+    return "" if value is None else str(value)
+
+
 @method("bizproc.event.send")
 def event_send(ctx: Ctx, params: dict[str, Any]) -> Any:
     wf = ctx.portal.workflows.get(str(p(params, "EVENT_TOKEN") or ""))
@@ -646,9 +664,11 @@ def event_send(ctx: Ctx, params: dict[str, Any]) -> Any:
     if wf.status != "running":
         wf.ignored_sends += 1  # the step is closed: the portal ignores it
         return True
-    declared = {k.lower(): k for k in (ctx.portal.robots.get(wf.code, {}).get("RETURN_PROPERTIES") or {})}
+    registered = ctx.portal.robots.get(wf.code, {}).get("RETURN_PROPERTIES") or {}
+    declared = {k.lower(): k for k in registered}
     values = p(params, "RETURN_VALUES") or {}
-    wf.return_values = {declared[k.lower()]: v for k, v in values.items() if k.lower() in declared}
+    wf.return_values = {declared[k.lower()]: internalize(_upper(registered[declared[k.lower()]]).get("TYPE"), v)
+                        for k, v in values.items() if k.lower() in declared}
     wf.log_message = p(params, "LOG_MESSAGE")
     wf.status = "done"
     return True

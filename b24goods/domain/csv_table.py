@@ -103,7 +103,7 @@ def read_table(data: bytes, filename: str = "файл") -> Table:
     try:
         for cells in reader:
             if any(c.strip() for c in cells):
-                records.append(Record(start, [c.strip() for c in cells]))
+                records.append(Record(start, [c.replace("\r\n", "\n").replace("\r", "\n").strip() for c in cells]))
             start = reader.line_num + 1
     except csv.Error as exc:
         raise CsvError(f"Файл «{filename}», строка {start}: не удалось разобрать ({exc})", code="BAD_CSV") from None

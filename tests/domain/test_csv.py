@@ -1,0 +1,127 @@
+"""Reading Excel's CSV and planning the import: pure functions, fast."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from b24goods.domain.csv_rows import classify, parse_number, parse_rows
+from b24goods.domain.csv_table import read_table, sniff_delimiter
+from b24goods.domain.import_plan import CatalogProduct, build_plan, describe
+from b24goods.domain.rows import ProductRow
+from b24goods.errors import CsvError
+from tests.csv_corpus import CASES, sample
+
+
+def parse(data: bytes, **kw: object):  # type: ignore[no-untyped-def]
+    return parse_rows(read_table(data, "t.csv"), "t.csv", **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("raw, value", [
+    ("45 900,00", "45900.00"), ("45\u00a0900,00", "45900.00"), ("1.234,5", "1234.5"), ("1,234.5", "1234.5"),
+    ("3,5", "3.5"), ("350 ₽", "350"), ("1 000 руб.", "1000"), ("-4", "-4"), ("0", "0"), ("1.234.567", "1234567"),
+])
+def test_numbers_as_people_write_them(raw: str, value: str) -> None:
+    assert parse_number(raw) == D(value)
+
+
+@pytest.mark.parametrize("raw", ["три", "4,60701E+12", "", "12a", "1,2,3.4.5"])
+def test_not_numbers(raw: str) -> None:
+    with pytest.raises(ValueError):
+        parse_number(raw)
+
+
+@pytest.mark.parametrize("title, field, vat, kind", [
+    ("Наименование", "name", None, "percent"), ("Кол-во", "quantity", None, "percent"),
+    ("Цена с НДС", "price", True, "percent"), ("Price excl. VAT", "price", False, "percent"),
+    ("Цена, руб.", "price", None, "percent"), ("Скидка, %", "discount", None, "percent"),
+    ("Скидка, руб.", "discount", None, "per_unit"), ("Скидка за ед.", "discount", None, "per_unit"),
+    ("Скидка на строку", "discount", None, "row_total"), ("Скидка, сумма", "discount", None, "row_total"),
+    ("НДС, %", "vat", None, "percent"), ("Ед.", "unit", None, "percent"), ("Артикул", "article", None, "percent"),
+    ("SKU", "article", None, "percent"), ("Исполнитель", "executor", None, "percent"), ("Цвет", None, None, "percent"),
+])
+def test_header_synonyms(title: str, field: str | None, vat: bool | None, kind: str) -> None:
+    assert classify(title) == (field, vat, kind)
+
+
+def test_sniff_delimiter() -> None:
+    assert sniff_delimiter("a;b;c\n1;2,5;3\n") == ";"
+    assert sniff_delimiter("a,b,c\n1,2.5,3\n") == ","
+    assert sniff_delimiter("a\tb\tc\n1\t2,5\t3\n") == "\t"
+
+
+def test_cp1251_sample() -> None:
+    parsed = parse(sample("order-excel-cp1251.csv"))
+    assert parsed.ok and parsed.encoding == "cp1251" and parsed.delimiter == ";"
+    names = [r.name for r in parsed.rows]
+    assert names[2] == 'Фасад МДФ "Прованс"; эмаль'
+    assert [r.quantity for r in parsed.rows] == [D(1), D("3.5"), D(12), D(1), D(1)]
+    assert parsed.rows[3].executor == "Петров" and parsed.rows[3].is_service and parsed.rows[3].vat == 0
+    assert parsed.rows[0].cost == D("31200.00") and parsed.rows[0].discount.value == D(5)
+
+
+def test_bom_sample_equals_cp1251_sample() -> None:
+    a, b = parse(sample("order-excel-cp1251.csv")), parse(sample("order-excel-utf8-bom.csv"))
+    assert b.encoding == "utf-8-sig"
+    assert [(r.name, r.quantity, r.list_price) for r in a.rows] == [(r.name, r.quantity, r.list_price) for r in b.rows]
+
+
+def test_errors_sample_reports_each_line() -> None:
+    parsed = parse(sample("order-with-errors-cp1251.csv"))
+    assert [(i.line, i.column) for i in parsed.issues] == [(3, "Кол-во"), (4, "Наименование"), (5, "Кол-во"), (6, "Цена")]
+    assert "три" in parsed.issues[0].reason
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.errors], ids=lambda c: c.name)
+def test_corpus_errors_name_the_line(case) -> None:  # type: ignore[no-untyped-def]
+    try:
+        parsed = parse(case.data)
+    except CsvError as exc:
+        assert all(line is None for line, _ in case.errors)
+        assert all(word in exc.message for _, word in case.errors)
+        return
+    found = [(i.line, i.text()) for i in parsed.issues]
+    for line, word in case.errors:
+        assert any(l == line and word in text for l, text in found), (line, word, found)
+
+
+def test_price_setting_decides_for_a_plain_price_header() -> None:
+    data = "Наименование;Кол-во;Цена;НДС\nСтул;1;1200;20\n".encode()
+    assert parse(data).rows[0].price_includes_vat is False
+    assert parse(data, price_includes_vat_default=True).rows[0].price_includes_vat is True
+    assert parse("Наименование;Цена\nСтул;100\n".encode(), default_vat=D(20)).rows[0].vat == D(20)
+
+
+def existing(**fields: object) -> ProductRow:
+    return ProductRow.model_validate({"id": 1, "productName": "Стул", "price": 500, "quantity": 1, **fields})
+
+
+def test_plan_upserts_and_never_duplicates() -> None:
+    rows = parse("Артикул;Наименование;Кол-во;Цена\nA-1;Стул;1;500\nA-2;Стол;2;900\n".encode()).rows
+    matches = {"a:A-1": CatalogProduct(id=7, name="Стул", purchasing_price=D(300))}
+    plan = build_plan(rows, matches, [existing(productId=7)], mode="append", create_products=False)
+    assert [(r.name, r.op, r.source) for r in plan.rows] == [("Стул", "skip", "matched"), ("Стол", "add", "free_text")]
+    assert plan.rows[0].cost == "300"
+    plan = build_plan(rows, matches, [existing(productId=7, quantity=4)], mode="append", create_products=True)
+    assert [r.op for r in plan.rows] == ["update", "add"] and [d.xml_id for d in plan.drafts] == ["A-2"]
+
+
+def test_replace_deletes_rows_not_in_the_file() -> None:
+    rows = parse("Наименование;Цена\nСтол;900\n".encode()).rows
+    plan = build_plan(rows, {}, [existing(id=5), existing(id=6, productName="Стол", price=900)], mode="replace",
+                      create_products=False)
+    assert plan.deletes == [5] and plan.rows[0].op == "skip" and plan.rows[0].existing_row_id == 6
+
+
+def test_added_rows_get_unique_sort_markers_after_existing_rows() -> None:
+    rows = parse("Наименование;Цена\nA;1\nB;2\nC;3\n".encode()).rows
+    plan = build_plan(rows, {}, [existing(sort=70)], mode="append", create_products=False)
+    assert [r.row["sort"] for r in plan.rows] == [80, 90, 100]
+
+
+def test_describe_is_readable() -> None:
+    rows = parse("Наименование;Цена\nСтол;900\n".encode()).rows
+    text = describe(build_plan(rows, {}, [], mode="append", create_products=False), "f.csv", ["строка 9: плохо"])
+    assert "Файл «f.csv»: добавить 1" in text and "строка 2: Стол — добавить (свободная строка)" in text
+    assert "ошибка: строка 9: плохо" in text
