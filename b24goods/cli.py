@@ -22,6 +22,15 @@ def main(argv: list[str] | None = None) -> int:
     h.add_argument("--member-id", required=True)
     h.add_argument("--deal", type=int, required=True)
     h.add_argument("--limit", type=int, default=50)
+    imp = sub.add_parser("import-csv", help="import a CSV into a deal or item through an incoming webhook")
+    imp.add_argument("file")
+    target = imp.add_mutually_exclusive_group(required=True)
+    target.add_argument("--deal", type=int)
+    target.add_argument("--item", help="ENTITY_TYPE_ID:ID of a smart-process item")
+    imp.add_argument("--webhook", required=True, help="incoming webhook URL, https://portal/rest/<user>/<code>/")
+    imp.add_argument("--mode", choices=("append", "replace"), default="append")
+    imp.add_argument("--create-products", action="store_true")
+    imp.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
@@ -33,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         from .demo import run_demo
 
         return run_demo()
+    if args.command == "import-csv":
+        from .importing.cli import import_csv_command
+
+        return import_csv_command(args)
     from .context import store
     from .store.portal import PortalStore
 

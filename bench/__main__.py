@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 
-BENCHES = ("recalc_sum",)
+BENCHES = ("recalc_sum", "import_csv")
 
 
 def main() -> None:

@@ -106,7 +106,7 @@ class Sandbox:
 
         code = owner_type_of(entity_type_id)
         with self.portal.lock:
-            return sorted((dict(r) for r in self.portal.rows.values()
+            return sorted(({k: v for k, v in r.items() if not k.startswith("_")} for r in self.portal.rows.values()
                            if r["ownerId"] == owner_id and r["ownerType"] == code), key=lambda r: r["id"])
 
 

@@ -262,13 +262,11 @@ def recalc_owner(portal: Portal, entity_type_id: int, owner_id: int) -> None:
     item = portal.items.get(entity_type_id, {}).get(owner_id)
     if item is None:
         return
-    rows = [r for r in portal.rows.values() if r["ownerId"] == owner_id and owner_of(r["ownerType"]) == entity_type_id]
-    tax = sum((r2(Decimal(str(r["price"])) * Decimal(str(r["quantity"]))) -
-               r2(Decimal(str(r["priceExclusive"])) * Decimal(str(r["quantity"]))) for r in rows), Decimal(0))
-    item["taxValue"] = float(tax)
+    code = item.get("_ownerType") or ("D" if entity_type_id == DEAL else "T" + format(entity_type_id, "x"))
+    rows = [r for r in portal.rows.values() if r["ownerId"] == owner_id and r["ownerType"] == code]
+    item["taxValue"] = float(sum((r["_tax"] for r in rows), Decimal(0)))
     if item.get("isManualOpportunity") != "Y" and rows:
-        item["opportunity"] = float(sum((r2(Decimal(str(r["price"])) * Decimal(str(r["quantity"]))) for r in rows),
-                                        Decimal(0)))
+        item["opportunity"] = float(sum((r["_total"] for r in rows), Decimal(0)))
 
 
 def saved(ctx: Ctx, entity_type_id: int, item: dict[str, Any], changed: dict[str, Any]) -> None:
@@ -365,8 +363,11 @@ def derive_row(row: dict[str, Any]) -> None:
         rate = Decimal(str(row.get("discountRate") or 0))
         netto = r2(excl * 100 / (100 - rate)) if rate < 100 else excl + r2(row.get("discountSum") or 0)
         dsum = netto - excl
+    quantity = Decimal(str(row.get("quantity") or 0))
+    total = r2(price * quantity)
     row.update(priceExclusive=float(excl), priceNetto=float(netto), priceBrutto=float(r2(netto * (100 + tax) / 100)),
-               discountSum=float(dsum), discountRate=float(rate), priceAccount=float(price))
+               discountSum=float(dsum), discountRate=float(rate), priceAccount=float(price),
+               _total=total, _tax=total - r2(excl * quantity))
 
 
 def fill_row(portal: Portal, row: dict[str, Any], fields: dict[str, Any]) -> None:
@@ -427,7 +428,11 @@ def productrow_add(ctx: Ctx, params: dict[str, Any]) -> Any:
     fill_row(ctx.portal, row, fields)
     ctx.portal.rows[row["id"]] = row
     _rows_changed(ctx, etid, item)
-    return {"productRow": dict(row)}
+    return {"productRow": public(row)}
+
+
+def public(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if not k.startswith("_")}
 
 
 @method("crm.item.productrow.update")
@@ -440,12 +445,12 @@ def productrow_update(ctx: Ctx, params: dict[str, Any]) -> Any:
     fill_row(ctx.portal, row, fields)
     if row != before:
         _rows_changed(ctx, *_row_owner(ctx, row["ownerType"], row["ownerId"]))
-    return {"productRow": dict(row)}
+    return {"productRow": public(row)}
 
 
 @method("crm.item.productrow.get")
 def productrow_get(ctx: Ctx, params: dict[str, Any]) -> Any:
-    return {"productRow": dict(_get_row(ctx, params))}
+    return {"productRow": public(_get_row(ctx, params))}
 
 
 @method("crm.item.productrow.delete")
@@ -462,7 +467,7 @@ def productrow_list(ctx: Ctx, params: dict[str, Any]) -> Any:
     if not isinstance(filter_, dict) or "=ownerType" not in filter_ or "=ownerId" not in filter_:
         raise RestFault("INVALID_ARG_VALUE", "filter must contain =ownerType and =ownerId", 400)
     _row_owner(ctx, str(filter_["=ownerType"]), as_int(filter_["=ownerId"], "ownerId"))
-    rows = [dict(r) for r in ctx.portal.rows.values() if matches(r, filter_)]
+    rows = [public(r) for r in ctx.portal.rows.values() if matches(r, filter_)]
     rows = order_by(sorted(rows, key=lambda r: r["id"]), p(params, "order"))
     page = paginate(rows, params)
     return Page({"productRows": page.result}, page.total, page.next)
@@ -480,7 +485,7 @@ def productrow_set(ctx: Ctx, params: dict[str, Any]) -> Any:
                "quantity": 1.0, "taxIncluded": "N", "sort": 10, "productId": 0, "productName": ""}
         fill_row(ctx.portal, row, fields)
         ctx.portal.rows[row["id"]] = row
-        out.append(dict(row))
+        out.append(public(row))
     _rows_changed(ctx, etid, item)
     return {"productRows": out}
 

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -98,6 +99,7 @@ class Portal:
         self.webhooks: dict[tuple[int, str], list[str]] = {}
         self.token_ttl = 3600.0
         self.rate_limit: Bucket | None = None
+        self.latency = 0.0
         self.operating_limit: dict[str, float] = {}  # method → seconds budget left (429 when exhausted)
         self.ids = itertools.count(1)
         self.items: dict[int, dict[int, dict[str, Any]]] = {DEAL: {}}
@@ -121,8 +123,10 @@ class Portal:
         self.event_log: list[dict[str, Any]] = []  # events delivered (name, id, status)
         self.event_filter: Callable[[str, dict[str, Any]], list[dict[str, Any]]] | None = None
         self.iblock_id, self.offers_iblock_id, self.article_property_id = 23, 25, 105
-        self._pending: list[threading.Thread] = []
+        self._pending: list[Future[None]] = []
         self._session = requests.Session()
+        self._session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=16))
+        self._queue = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sandbox-queue")
 
     # ids & time ------------------------------------------------------------------------------------
     def next_id(self) -> int:
@@ -214,22 +218,20 @@ class Portal:
             if on_done:
                 on_done(status)
 
-        thread = threading.Thread(target=deliver, daemon=True)
+        future = self._queue.submit(deliver)
         with self.lock:
-            self._pending = [t for t in self._pending if t.is_alive()]
-            self._pending.append(thread)
-        thread.start()
+            self._pending = [f for f in self._pending if not f.done()]
+            self._pending.append(future)
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until every background delivery has been answered."""
         deadline = time.monotonic() + timeout
         while True:
             with self.lock:
-                pending = [t for t in self._pending if t.is_alive()]
+                pending = [f for f in self._pending if not f.done()]
             if not pending:
                 return
-            for t in pending:
-                t.join(max(0.01, deadline - time.monotonic()))
+            wait(pending, timeout=max(0.01, deadline - time.monotonic()))
             if time.monotonic() > deadline:
                 return
 

@@ -83,6 +83,8 @@ def create_app(portal: Portal) -> Flask:
         params = _params()
         try:
             portal.admit()
+            if portal.latency:
+                time.sleep(portal.latency)  # a slow portal: each HTTP call takes at least this long
             if len(parts) == 3:
                 scopes = portal.webhooks.get((int(parts[0]) if parts[0].isdigit() else -1, parts[1]))
                 if scopes is None:

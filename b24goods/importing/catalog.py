@@ -45,11 +45,66 @@ def _select(settings: Settings) -> list[str]:
     return select
 
 
-def lookup(rest: RestClient, settings: Settings, rows: list[CsvRow]) -> dict[str, CatalogProduct]:
+def lookup(rest: RestClient, settings: Settings, rows: list[CsvRow],
+           want_units: bool = False) -> tuple[dict[str, CatalogProduct], dict[str, int]]:
+    """Match rows to products by the cheaper of two ways.
+
+    Targeted searches cost one command per distinct key (up to three per row), 50 commands a call. Reading the
+    whole catalog costs one command per 50 products. The first page of the catalog (one call) tells its size;
+    the way with fewer commands wins, so a 2,000-row file against a small catalog costs a couple of calls,
+    and a 5-row file against a catalog of 100,000 products costs a couple of calls too.
+    """
     iblock = settings.catalog_iblock_id
-    if not iblock:
-        return {}
+    if not iblock or not rows:
+        return {}, (units(rest) if want_units else {})
     select = _select(settings)
+    commands = [("first", "catalog.product.list", {"select": select, "filter": {"iblockId": iblock},
+                                                   "order": {"id": "ASC"}, "start": 0})]
+    if want_units:
+        commands.append(("units", "catalog.measure.list", {}))
+    head = rest.batch(commands)
+    head.raise_first()
+    unit_map = units_from(head.results.get("units")) if want_units else {}
+    total = head.totals.get("first", 0)
+    targeted = len(rows) * 2
+    if total <= 50 * targeted:
+        products = list((head.results.get("first") or {}).get("products") or [])
+        if total > len(products):
+            pages = rest.batch([(f"s{start}", "catalog.product.list", {
+                "select": select, "filter": {"iblockId": iblock}, "order": {"id": "ASC"}, "start": start})
+                for start in range(len(products), total, 50)])
+            pages.raise_first()
+            for start in range(len(products), total, 50):
+                products.extend((pages.results.get(f"s{start}") or {}).get("products") or [])
+        return match_locally(products, rows, settings.article_property_id), unit_map
+    return _targeted(rest, settings, rows, select, iblock), unit_map
+
+
+def match_locally(products: list[dict[str, Any]], rows: list[CsvRow], article_property: int | None) -> dict[str, CatalogProduct]:
+    """Article, then xmlId, then normalised name — the same order as the targeted searches."""
+    by_article: dict[str, dict[str, Any]] = {}
+    by_xml: dict[str, dict[str, Any]] = {}
+    by_name: dict[str, dict[str, Any]] = {}
+    for p in products:
+        prop = p.get(f"property{article_property}") if article_property else None
+        value = prop.get("value") if isinstance(prop, dict) else prop
+        if value:
+            by_article.setdefault(str(value).strip().upper(), p)
+        if p.get("xmlId"):
+            by_xml.setdefault(str(p["xmlId"]), p)
+        by_name.setdefault(normalize_name(str(p.get("name", ""))), p)
+    found: dict[str, CatalogProduct] = {}
+    for row in rows:
+        hit = (by_article.get(row.article.upper()) if row.article else None) \
+            or (by_xml.get(row.xml_id or row.article) if (row.xml_id or row.article) else None) \
+            or by_xml.get(xml_id_for(row)) or by_name.get(normalize_name(row.name))
+        if hit is not None:
+            found[row_identity(row)] = _product(hit)
+    return found
+
+
+def _targeted(rest: RestClient, settings: Settings, rows: list[CsvRow], select: list[str],
+              iblock: int) -> dict[str, CatalogProduct]:
     found: dict[str, CatalogProduct] = {}
 
     def run(commands: list[tuple[str, dict[str, Any], CsvRow, Callable[[dict[str, Any], CsvRow], bool]]]) -> None:
@@ -87,8 +142,13 @@ def lookup(rest: RestClient, settings: Settings, rows: list[CsvRow]) -> dict[str
 
 def units(rest: RestClient) -> dict[str, int]:
     """Unit symbols (``шт``, ``м``, ``pcs``...) → measure codes for ``measureCode`` (``catalog.measure.list``)."""
+    return units_from(rest.result("catalog.measure.list", {}))
+
+
+def units_from(result: Any) -> dict[str, int]:
     out: dict[str, int] = {}
-    for m in rest.list_all("catalog.measure.list", {}, items_key="measures"):
+    measures = (result or {}).get("measures") if isinstance(result, dict) else result
+    for m in measures or []:
         for key in ("symbol", "symbolIntl", "symbolLetterIntl", "measureTitle"):
             if m.get(key):
                 out[str(m[key]).lower().rstrip(".")] = int(m["code"])

@@ -117,8 +117,7 @@ def plan_import(rest: RestClient, settings: Settings, req: ImportRequest) -> tup
         from ..errors import DomainError
 
         raise DomainError(f"Документ {req.doc.key} не найден", code="DOCUMENT_NOT_FOUND")
-    matches = catalog.lookup(rest, settings, parsed.rows)
-    units = catalog.units(rest) if any(r.unit for r in parsed.rows) else {}
+    matches, units = catalog.lookup(rest, settings, parsed.rows, want_units=any(r.unit for r in parsed.rows))
     plan = build_plan(parsed.rows, matches, existing, mode=req.mode, create_products=req.create_products, units=units)
     return plan, filename, issues + parsed.warnings, existing
 
@@ -129,8 +128,11 @@ def _ops(plan: ImportPlan) -> list[dict[str, Any]]:
     return ops
 
 
+Progress = Callable[[int, int], None]
+
+
 def run_import(rest: RestClient, portal: PortalStore | None, settings: Settings, req: ImportRequest,
-               cp: Checkpoints, log: Log = lambda m: None) -> ImportResult:
+               cp: Checkpoints, log: Log = lambda m: None, progress: Progress | None = None) -> ImportResult:
     result = ImportResult()
     if not cp.progress.get("planned"):
         plan, filename, notes, existing = plan_import(rest, settings, req)
@@ -151,9 +153,9 @@ def run_import(rest: RestClient, portal: PortalStore | None, settings: Settings,
                 skipped_rows=[r.model_dump(mode="json") for r in plan.rows if r.op == "skip"])
         log(f"Импорт «{filename}»: план готов — {plan.count('add')} добавить, {plan.count('update')} обновить, "
             f"{len(plan.deletes)} удалить")
-    progress = cp.progress
-    created: dict[str, int] = dict(progress.get("created") or {})
-    drafts = progress.get("drafts") or []
+    state = cp.progress
+    created: dict[str, int] = dict(state.get("created") or {})
+    drafts = state.get("drafts") or []
     if drafts and len(created) < len(drafts):
         from ..domain.import_plan import ProductDraft
 
@@ -161,20 +163,20 @@ def run_import(rest: RestClient, portal: PortalStore | None, settings: Settings,
             raise CsvError("создание товаров требует установленного приложения", code="NO_STORE")
         created = catalog.create_products(rest, portal, settings, [ProductDraft.model_validate(d) for d in drafts], created)
         cp.save(created=created)
-    written = _write_chunks(rest, req.doc, cp, created, log)
-    meta_rows = written + [PlannedRow.model_validate(r) for r in progress.get("skipped_rows") or []]
+    written = _write_chunks(rest, req.doc, cp, created, log, progress)
+    meta_rows = written + [PlannedRow.model_validate(r) for r in state.get("skipped_rows") or []]
     if portal is not None:
         _remember_meta(portal, req.doc, meta_rows)
-    counts = progress.get("counts") or {}
+    counts = state.get("counts") or {}
     result.rows_added, result.rows_updated = counts.get("add", 0), counts.get("update", 0)
     result.rows_skipped, result.rows_deleted = counts.get("skip", 0), counts.get("delete", 0)
     result.products_created = len(drafts)
-    result.report = str(progress.get("report", ""))
+    result.report = str(state.get("report", ""))
     return result
 
 
 def _write_chunks(rest: RestClient, doc: DocumentRef, cp: Checkpoints, created: dict[str, int],
-                  log: Log) -> list[PlannedRow]:
+                  log: Log, progress: Progress | None = None) -> list[PlannedRow]:
     total = int(cp.progress.get("chunks", 0))
     base_ids = set(cp.progress.get("base_row_ids") or [])
     written: list[PlannedRow] = []
@@ -189,8 +191,10 @@ def _write_chunks(rest: RestClient, doc: DocumentRef, cp: Checkpoints, created: 
             ids = _send(rest, doc, ops, created, already)
             chunk = {**chunk, "state": "done", "row_ids": ids}
             cp.save_chunk(index, chunk)
-            if total > 1 and (index + 1) % max(1, total // 4) == 0:
-                log(f"Импорт: записано {min((index + 1) * CHUNK, total * CHUNK)} операций из ~{total * CHUNK}")
+            if progress:
+                progress(index + 1, total)
+            if total > 3 and index + 1 == total // 2:
+                log(f"Импорт: записана половина ({(index + 1) * CHUNK} операций из ~{total * CHUNK})")
         for n, op in enumerate(ops):
             if op["op"] in ("add", "update"):
                 planned = PlannedRow.model_validate(op["planned"])
