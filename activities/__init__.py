@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from .base import Activity
+from .apply_agreement import ACTIVITY as APPLY_AGREEMENT
 from .import_csv import ACTIVITY as IMPORT_CSV
+from .lock_rows import ACTIVITY as LOCK_ROWS
 from .recalc_sum import ACTIVITY as RECALC_SUM
 
-ALL: tuple[Activity, ...] = (RECALC_SUM, IMPORT_CSV)
+ALL: tuple[Activity, ...] = (RECALC_SUM, IMPORT_CSV, LOCK_ROWS, APPLY_AGREEMENT)
 
 
 def by_code(code: str) -> Activity:

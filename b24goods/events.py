@@ -13,7 +13,6 @@ from typing import Any
 
 from .bitrix.payloads import EventCall
 from .context import verify_caller
-from .install import uninstall
 from .store.portal import PortalStore
 
 log = logging.getLogger(__name__)
@@ -33,6 +32,8 @@ def on(event: str) -> Callable[[Handler], Handler]:
 def handle_event(call: EventCall, portal_factory: Callable[[str], PortalStore]) -> dict[str, Any]:
     name = call.event.upper()
     if name == "ONAPPUNINSTALL":
+        from .install import uninstall
+
         uninstall(portal_factory(call.auth.member_id), call.auth.application_token)
         return {"status": "uninstalled"}
     portal = verify_caller(call.auth.member_id, call.auth.application_token)

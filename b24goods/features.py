@@ -1,1 +1,3 @@
 """Imports every module that registers event handlers, so ``functions/events.py`` sees them all."""
+
+from . import locking  # noqa: F401 - ONCRMDEALUPDATE / ONCRMDYNAMICITEMUPDATE: revert edits of locked orders

@@ -87,6 +87,19 @@ class Sandbox:
                                                                   "ownerId": owner_id, **fields}})
             return int(res["productRow"]["id"])
 
+    def edit_row(self, row_id: int, user_id: int = 1, **fields: Any) -> None:
+        """A user changes a row in the card: the owner is re-saved and its update event sent."""
+        from .methods import productrow_update
+
+        with self.portal.lock:
+            productrow_update(self._ctx(user_id), {"id": row_id, "fields": fields})
+
+    def remove_row(self, row_id: int, user_id: int = 1) -> None:
+        from .methods import productrow_delete
+
+        with self.portal.lock:
+            productrow_delete(self._ctx(user_id), {"id": row_id})
+
     def update(self, entity_type_id: int, item_id: int, user_id: int = 1, **fields: Any) -> None:
         with self.portal.lock:
             item = self.portal.items[entity_type_id][item_id]

@@ -124,3 +124,12 @@ def app_sqlite(monkeypatch: pytest.MonkeyPatch, sandbox: Any, sqlite_url: str) -
         resp = sandbox.install_app(served.fn("install"))
         assert resp.status_code == 200, resp.text
         yield served
+
+
+@pytest.fixture
+def app_firestore(monkeypatch: pytest.MonkeyPatch, sandbox: Any, firestore_host: str) -> Iterator[App]:
+    """The application on the Firestore emulator only (for cases about concurrent transactions)."""
+    for served in serve_app(monkeypatch, sandbox, f"firestore:test-{uuid.uuid4().hex[:12]}"):
+        resp = sandbox.install_app(served.fn("install"))
+        assert resp.status_code == 200, resp.text
+        yield served
