@@ -14,20 +14,21 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from . import costs
 from .bitrix import crm
 from .bitrix.client import RestClient
 from .bitrix.payloads import DEAL_TYPE_ID, DocumentRef
 from .domain.agreement import agreement_row, delta_of, reverses, row_name
 from .domain.lock import snapshot
 from .domain.money import format_rub
-from .domain.rows import ProductRow
+from .domain.rows import ProductRow, document_totals
 from .errors import DomainError
 from .notify import deal_link, send
 from .orders import AgreementRecord, OrderState, change, load, order_lease
 from .store.base import now_utc
 from .store.models import HistoryEntry, RowChange, Settings
 from .store.portal import PortalStore
-from .totals import as_text, compute_totals, write_sum
+from .totals import as_text, write_sum
 
 
 @dataclass
@@ -104,16 +105,19 @@ def apply(rest: RestClient, portal: PortalStore, req: AgreementRequest) -> dict[
                                            item_id=_item_of(agreement, settings), voids=voided)
         change(portal, deal_id, lambda s: _put(s, key, record))
         existing = _find_row(deal_rows, record, sort)
+        new_row = agreement_row(name, delta, rows, sort)
         if existing is None:
-            row_id = crm.added_row_id(rest.result("crm.item.productrow.add", {"fields": {
-                "ownerId": deal_id, "ownerType": deal.owner_type, **agreement_row(name, delta, rows, sort).to_bitrix()}}))
+            new_row.id = crm.added_row_id(rest.result("crm.item.productrow.add", {"fields": {
+                "ownerId": deal_id, "ownerType": deal.owner_type, **new_row.to_bitrix()}}))
+            deal_rows.append(new_row)
         else:
-            row_id = existing.id
-        record.row_id = row_id
-        change(portal, deal_id, lambda s: _include_in_baseline(s, deal, row_id, agreement_row(name, delta, rows, sort)))
+            new_row.id = existing.id
+        record.row_id = new_row.id
+        change(portal, deal_id, lambda s: _include_in_baseline(s, deal, new_row))
         _update_dates(rest, portal, req, deal, record)
-        item, _, totals = compute_totals(rest, portal, deal, require_prices=False)
-        write_sum(rest, deal, item, totals)
+        # the rows just read plus the one just added: the live state, without reading it a second time
+        totals = document_totals(deal_rows, costs.row_costs(rest, portal, deal, deal_rows))
+        write_sum(rest, deal, deal_item, totals)
         record.state, record.new_sum, record.applied_at = "applied", as_text(totals.sum), now_utc().isoformat()
         change(portal, deal_id, lambda s: _finish(s, key, record))
     _after(rest, portal, req, deal_id, deal_item, record, rows)
@@ -132,9 +136,8 @@ def _finish(state: OrderState, key: str, record: AgreementRecord) -> OrderState:
     return state
 
 
-def _include_in_baseline(state: OrderState, deal: DocumentRef, row_id: int | None, row: ProductRow) -> OrderState:
-    if row_id:
-        row.id = row_id
+def _include_in_baseline(state: OrderState, deal: DocumentRef, row: ProductRow) -> OrderState:
+    if row.id:
         state.lock.baselines.setdefault(deal.key, {}).update(snapshot([row]))
     return state
 
@@ -183,9 +186,10 @@ def _after(rest: RestClient, portal: PortalStore, req: AgreementRequest, deal_id
                  "new_closedate": req.new_closedate.isoformat() if req.new_closedate else None}))
     crm.timeline_log(rest, DocumentRef(entity_type_id=DEAL_TYPE_ID, id=deal_id), "Доп. соглашение", summary)
     recipients = [_int(deal_item.get("assignedById")), *req.notify_users]
-    if record.item_id and portal.settings().item_entity_type_id:
-        item = crm.get_item(rest, DocumentRef(entity_type_id=portal.settings().item_entity_type_id, id=record.item_id))
-        recipients.append(_int(item.get("assignedById")))
+    item_type = portal.settings().item_entity_type_id
+    if item_type:  # the item the agreement names, else every item of the order
+        flt = {"=id": record.item_id} if record.item_id else {"=parentId2": deal_id}
+        recipients += [_int(i.get("assignedById")) for i in crm.list_items(rest, item_type, flt, select=("id", "assignedById"))]
     link = deal_link(req.client_endpoint, deal_id, str(deal_item.get("title") or ""))
     send(rest, recipients, f"{link}: {summary}", tag=f"b24goods-agreement-{deal_id}")
 

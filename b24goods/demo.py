@@ -65,7 +65,8 @@ def recalc(demo: Any) -> None:
     say(f"robot answered ({wf.status}): error={values.get('error')!r}")
     for key in ("sum", "discount_sum", "tax_sum", "cost_sum", "margin", "margin_percent"):
         say(f"  {key:<15} {values.get(key)}")
-    say(f"hand calculation Σ round(price × qty) = {hand} → {'MATCH' if Decimal(values['sum']) == hand else 'MISMATCH'}")
+    match = money(Decimal(str(values["sum"]))) == hand
+    say(f"hand calculation Σ round(price × qty) = {hand} → {'MATCH' if match else 'MISMATCH'}")
     item = sb.item(2, deal)
     say(f"deal opportunity in the portal: {format_rub(Decimal(str(item['opportunity'])))} "
         f"(isManualOpportunity={item['isManualOpportunity']})")
@@ -75,6 +76,8 @@ def run_demo() -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     demo = open_stack()
     try:
+        from . import demo_story  # noqa: F401 - registers the remaining chapters
+
         install(demo)
         recalc(demo)
         for extra in _EXTRA_STEPS:

@@ -1,0 +1,110 @@
+"""The demo's chapters after the sum: CSV import, stage lock, a direct edit reverted, an agreement applied."""
+
+from __future__ import annotations
+
+import base64
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .demo import demo_step, say, step
+from .domain.money import format_rub
+
+SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
+
+
+def _sample(name: str) -> bytes:
+    path = SAMPLES / name
+    if path.is_file():
+        return path.read_bytes()
+    return ("Артикул;Наименование;Ед.;Кол-во;Цена;Скидка, %;НДС, %;Себестоимость;Исполнитель\r\n"
+            "SH-001;Шкаф-купе 2-дверный, дуб сонома;шт;1;45 900,00;5;20;31 200,00;\r\n"
+            ";Сборка и монтаж мебели;усл;1;9 800,00;0;20;5 000,00;Сидорова\r\n").encode("cp1251")
+
+
+def _settings(demo: Any) -> Any:
+    from .context import store
+    from .store.portal import PortalStore
+
+    return PortalStore(store(), demo.portal.member_id).settings()
+
+
+def _show_rows(demo: Any, etid: int, item_id: int) -> None:
+    for r in demo.sandbox.rows(etid, item_id):
+        say(f"  #{r['id']:<5} {r['productName'][:44]:<44} {r['quantity']:>6} × {r['price']:>12}")
+    item = demo.sandbox.item(etid, item_id)
+    say(f"  сумма в портале: {format_rub(Decimal(str(item['opportunity'])))}")
+
+
+@demo_step
+def import_chapter(demo: Any) -> None:
+    step("3. CSV from Excel (cp1251, «;», decimal commas) uploaded into a new deal; import_csv robot")
+    sb = demo.sandbox
+    deal = sb.add_deal(title="Гардеробная для Петровых", assignedById=2,
+                       UF_CRM_ORDER_FILE=["заказ.csv", base64.b64encode(_sample("order-excel-cp1251.csv")).decode()])
+    demo.deal = deal
+    wf = demo.robot_on_stage(2, deal, "PREPAYMENT_INVOICE", "b24goods_import_csv",
+                             {"file_field": "UF_CRM_ORDER_FILE", "create_products": "Y"})
+    values = wf.return_values or {}
+    say(f"robot answered: added {values.get('rows_added')}, updated {values.get('rows_updated')}, "
+        f"skipped {values.get('rows_skipped')}, products created {values.get('products_created')}, "
+        f"sum {values.get('sum')}, error={values.get('error')!r}")
+    say("report:")
+    for line in str(values.get("report", "")).splitlines():
+        say(f"  {line}")
+    _show_rows(demo, 2, deal)
+    again = demo.robot(2, deal, "b24goods_import_csv", {"file_field": "UF_CRM_ORDER_FILE", "create_products": "Y"})
+    say(f"the same file again: added {again.return_values['rows_added']}, skipped {again.return_values['rows_skipped']}"
+        f", products created {again.return_values['products_created']} (no duplicates)")
+    bad = sb.add_deal(title="Заказ с ошибками",
+                      UF_CRM_ORDER_FILE=["ошибки.csv", base64.b64encode(_sample("order-with-errors-cp1251.csv")).decode()])
+    wf = demo.robot(2, bad, "b24goods_import_csv", {"file_field": "UF_CRM_ORDER_FILE"})
+    say("a file with bad rows is refused whole, every line named:")
+    for line in str(wf.return_values.get("report", "")).splitlines():
+        say(f"  {line}")
+    say(f"  rows written: {len(sb.rows(2, bad))}")
+
+
+@demo_step
+def agreement_chapter(demo: Any) -> None:
+    step("4. Stage «В работе» locks the rows; a direct edit is reverted")
+    sb, deal = demo.sandbox, demo.deal
+    item_type = _settings(demo).item_entity_type_id
+    item = sb.add_item(item_type, parentId2=deal, title="Изделие: гардеробная", assignedById=4)
+    sb.add_row(item_type, item, productName="Каркас гардеробной", price=38000, quantity=1)
+    wf = demo.robot_on_stage(2, deal, "EXECUTING", "b24goods_lock_rows", {"action": "lock", "reason": "Договор подписан"})
+    say(f"lock_rows answered: locked_rows={wf.return_values['locked_rows']}")
+    row = sb.rows(2, deal)[0]
+    say(f"user 3 (Сергей Петров) sets the quantity of «{row['productName']}» to 10 in the card…")
+    sb.edit_row(row["id"], user_id=3, quantity=10)
+    sb.portal.flush()
+    say(f"  quantity now: {sb.rows(2, deal)[0]['quantity']} (reverted)")
+    note = [n for n in sb.portal.notifications if n["user_id"] == 3][-1]
+    say(f"  notification to user 3: {note['message']}")
+
+    step("5. A supplementary agreement: +LED lighting, −2 facades; signed scan uploaded; stage «Подписано»")
+    kind = _settings(demo).agreement_entity_type_id
+    agreement = sb.add_item(kind, parentId2=deal, title="Доп. соглашение №1", assignedById=2,
+                            UF_CRM_SIGNED_SCAN=["подписано.pdf", base64.b64encode(b"%PDF-1.4").decode()])
+    sb.add_row(kind, agreement, productName="Подсветка LED", price=4800, quantity=1, taxRate=20, taxIncluded="Y")
+    sb.add_row(kind, agreement, productName='Фасад МДФ "Прованс"; эмаль', price=3434.4, quantity=-2, taxRate=20,
+               taxIncluded="Y")
+    wf = demo.robot_on_stage(kind, agreement, f"DT{kind}_0:SIGNED", "b24goods_apply_agreement", {
+        "agreement_date": "2026-08-21", "new_closedate": "2026-09-30", "update_item_dates": "Y", "notify_users": [6]})
+    values = wf.return_values or {}
+    say(f"apply_agreement answered: row_id={values.get('row_id')}, delta_sum={values.get('delta_sum')}, "
+        f"new_sum={values.get('new_sum')}, error={values.get('error')!r}")
+    _show_rows(demo, 2, deal)
+    say(f"  deal close date: {sb.item(2, deal)['closedate']}, item close date: {sb.item(item_type, item)['closedate']}")
+    for n in sb.portal.notifications:
+        if (n["tag"] or "").startswith("b24goods-agreement"):
+            say(f"  notified user {n['user_id']}: {n['message'][:140]}…")
+    again = demo.robot(kind, agreement, "b24goods_apply_agreement", {"agreement_date": "2026-08-21"})
+    say(f"applied a second time: row_id={again.return_values['row_id']} (same), rows now {len(sb.rows(2, deal))} (unchanged)")
+
+    step("History of the order (newest first)")
+    from .context import store
+    from .store.portal import PortalStore
+
+    for _, entry in PortalStore(store(), demo.portal.member_id).history(deal, limit=20):
+        say(f"  {entry.at[:19]}  {entry.action:<9} user {entry.user_id or '-':<3} {entry.summary}")
