@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from .base import Activity
 from .apply_agreement import ACTIVITY as APPLY_AGREEMENT
+from .assign_executors import ACTIVITY as ASSIGN_EXECUTORS
 from .import_csv import ACTIVITY as IMPORT_CSV
 from .lock_rows import ACTIVITY as LOCK_ROWS
+from .notify import ACTIVITY as NOTIFY
 from .recalc_sum import ACTIVITY as RECALC_SUM
 
-ALL: tuple[Activity, ...] = (RECALC_SUM, IMPORT_CSV, LOCK_ROWS, APPLY_AGREEMENT)
+ALL: tuple[Activity, ...] = (RECALC_SUM, IMPORT_CSV, LOCK_ROWS, APPLY_AGREEMENT, NOTIFY, ASSIGN_EXECUTORS)
 
 
 def by_code(code: str) -> Activity:

@@ -108,3 +108,29 @@ def agreement_chapter(demo: Any) -> None:
 
     for _, entry in PortalStore(store(), demo.portal.member_id).history(deal, limit=20):
         say(f"  {entry.at[:19]}  {entry.action:<9} user {entry.user_id or '-':<3} {entry.summary}")
+
+
+@demo_step
+def people_chapter(demo: Any) -> None:
+    step("6. Executors get CRM tasks; the responsible people get a notification")
+    sb, deal = demo.sandbox, demo.deal
+    wf = demo.robot(2, deal, "b24goods_assign_executors", {"executor": "user_7", "deadline_days": "5"})
+    values = wf.return_values or {}
+    say(f"assign_executors answered: tasks_created={values.get('tasks_created')}, "
+        f"tasks_updated={values.get('tasks_updated')}")
+    if values.get("error"):
+        say(f"  reported: {values['error']}")
+    wf = demo.robot(2, deal, "b24goods_notify", {"users": ["user_2", "user_4"], "include_changes": "Y"})
+    say(f"notify answered: notified={wf.return_values.get('notified')}")
+    step("Tasks in the portal")
+    users = sb.portal.users
+    for task in sb.portal.tasks.values():
+        who = users[int(task["RESPONSIBLE_ID"])]
+        say(f"  #{task['id']} {task['TITLE']} → {who['NAME']} {who['LAST_NAME']}, срок {task['DEADLINE']}, "
+            f"привязки {task['UF_CRM_TASK']}")
+    step("Notifications in the portal")
+    for n in sb.portal.notifications:
+        who = users[n["user_id"]]
+        say(f"  → {who['NAME']} {who['LAST_NAME']} [{n['tag']}]")
+        for line in n["message"].splitlines():
+            say(f"      {line}")

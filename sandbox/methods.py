@@ -324,6 +324,22 @@ def crm_item_update(ctx: Ctx, params: dict[str, Any]) -> Any:
     return {"item": present(ctx.portal, item, _yes(p(params, "useOriginalUfNames")))}
 
 
+DEAL_STAGES = [("NEW", "Новая"), ("PREPARATION", "Подготовка документов"), ("PREPAYMENT_INVOICE", "Счёт на предоплату"),
+               ("EXECUTING", "В работе"), ("FINAL_INVOICE", "Финальный счёт"), ("WON", "Сделка успешна"),
+               ("LOSE", "Сделка провалена")]
+
+
+@method("crm.status.list")
+def crm_status_list(ctx: Ctx, params: dict[str, Any]) -> Any:
+    statuses = [{"ID": str(n + 1), "ENTITY_ID": "DEAL_STAGE", "STATUS_ID": sid, "NAME": name, "NAME_INIT": name,
+                 "SORT": str(10 * (n + 1)), "SYSTEM": "Y", "CATEGORY_ID": "0", "SEMANTICS": None}
+                for n, (sid, name) in enumerate(DEAL_STAGES)]
+    for etid in ctx.portal.types:
+        statuses += [{"ID": str(1000 + etid), "ENTITY_ID": f"DYNAMIC_{etid}_STAGE_0", "STATUS_ID": f"DT{etid}_0:{sid}",
+                      "NAME": name, "CATEGORY_ID": "0"} for sid, name in (("NEW", "Новый"), ("SIGNED", "Подписано"))]
+    return [s for s in statuses if matches(s, p(params, "filter"))]
+
+
 @method("crm.type.list")
 def crm_type_list(ctx: Ctx, params: dict[str, Any]) -> Any:
     found = [t for t in ctx.portal.types.values() if matches(t, p(params, "filter"))]
@@ -826,6 +842,7 @@ def task_add(ctx: Ctx, params: dict[str, Any]) -> Any:
         raise RestFault("ERROR_CORE", "Не указано название задачи", 400)
     if int(fields.get("RESPONSIBLE_ID") or 0) not in ctx.portal.users:
         raise RestFault("ERROR_CORE", "Не указан ответственный", 400)
+    fields["RESPONSIBLE_ID"] = int(fields["RESPONSIBLE_ID"])
     task = {"id": ctx.portal.next_id(), "STATUS": 2, "CREATED_BY": ctx.user_id, **fields, "changed": now_iso()}
     ctx.portal.tasks[task["id"]] = task
     return {"task": _task_view(task)}
@@ -841,7 +858,10 @@ def _task(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
 @method("tasks.task.update")
 def task_update(ctx: Ctx, params: dict[str, Any]) -> Any:
     task = _task(ctx, params)
-    task.update(_upper(p(params, "fields") or {}))
+    fields = _upper(p(params, "fields") or {})
+    if "RESPONSIBLE_ID" in fields:
+        fields["RESPONSIBLE_ID"] = int(fields["RESPONSIBLE_ID"])
+    task.update(fields)
     task["changed"] = now_iso()
     return {"task": _task_view(task)}
 
