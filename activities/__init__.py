@@ -9,8 +9,10 @@ from .import_csv import ACTIVITY as IMPORT_CSV
 from .lock_rows import ACTIVITY as LOCK_ROWS
 from .notify import ACTIVITY as NOTIFY
 from .recalc_sum import ACTIVITY as RECALC_SUM
+from .sync_rows import ACTIVITY as SYNC_ROWS
 
-ALL: tuple[Activity, ...] = (RECALC_SUM, IMPORT_CSV, LOCK_ROWS, APPLY_AGREEMENT, NOTIFY, ASSIGN_EXECUTORS)
+ALL: tuple[Activity, ...] = (RECALC_SUM, IMPORT_CSV, LOCK_ROWS, APPLY_AGREEMENT, NOTIFY, ASSIGN_EXECUTORS,
+                             SYNC_ROWS)
 
 
 def by_code(code: str) -> Activity:

@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     h.add_argument("--member-id", required=True)
     h.add_argument("--deal", type=int, required=True)
     h.add_argument("--limit", type=int, default=50)
+    rec = sub.add_parser("reconcile", help="sync every linked order of a portal (repairs lost events)")
+    rec.add_argument("--member-id", required=True)
     imp = sub.add_parser("import-csv", help="import a CSV into a deal or item through an incoming webhook")
     imp.add_argument("file")
     target = imp.add_mutually_exclusive_group(required=True)
@@ -55,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
         settings = portal.update_settings(**changes) if changes else portal.settings()
         json.dump(settings.model_dump(mode="json"), sys.stdout, ensure_ascii=False, indent=2)
         print()
+        return 0
+    if args.command == "reconcile":
+        from .context import portal_context
+        from .sync import reconcile
+
+        pc = portal_context(portal)
+        print(json.dumps(reconcile(pc.rest, portal, pc.installation.client_endpoint), ensure_ascii=False))
         return 0
     if args.command == "history":
         for _, entry in portal.history(args.deal, limit=args.limit):

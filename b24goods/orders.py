@@ -76,7 +76,10 @@ def deal_of_document(portal: PortalStore, doc: DocumentRef) -> int | None:
 
 
 def remember_document(portal: PortalStore, doc: DocumentRef, deal_id: int) -> None:
-    portal.store.put(portal.member_id, "doc_orders", doc.key, {"deal_id": deal_id})
+    """Map an item to its order (written only when it changes: reads stay write-free)."""
+    known = portal.store.get(portal.member_id, "doc_orders", doc.key)
+    if not known or int(known.get("deal_id", 0)) != deal_id:
+        portal.store.put(portal.member_id, "doc_orders", doc.key, {"deal_id": deal_id})
 
 
 @contextmanager
