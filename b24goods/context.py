@@ -68,6 +68,8 @@ def portal_context(portal: PortalStore, cfg: Config | None = None) -> PortalCont
     return PortalContext(portal=portal, installation=inst, rest=client, cfg=cfg)
 
 
-def reset_clients() -> None:
+def reset_clients(member_id: str | None = None) -> None:
+    """Drop cached clients (all, or one portal's after a new install or an uninstall: tokens changed)."""
     with _lock:
-        _clients.clear()
+        for key in [k for k in _clients if member_id is None or k[1] == member_id]:
+            del _clients[key]

@@ -3,7 +3,7 @@
 - Robots: ``bizproc.robot.list`` → ``update`` the ones present, ``add`` the rest (``bizproc-robot-*.md``);
   an app update deletes all robots on the portal side, so this runs at every install. Where the list method
   is unavailable, ``add`` answering ``ERROR_ACTIVITY_ALREADY_INSTALLED`` falls back to ``update``.
-- Events: ``event.bind`` for ``ONCRMDEALUPDATE``, ``ONCRMDYNAMICITEMUPDATE`` and ``ONAPPUNINSTALL``; an
+- Events: ``event.bind`` for ``ONCRMDEALUPDATE``, ``ONCRMDYNAMICITEMADD``, ``ONCRMDYNAMICITEMUPDATE`` and ``ONAPPUNINSTALL``; an
   "already bound" answer is success.
 - The tokens are proven before anything is stored: registration is done with them first. An active
   installation can only be replaced by a call carrying its application token or from its own endpoint,
@@ -27,7 +27,7 @@ from .store.base import now_utc
 from .store.models import Installation
 from .store.portal import PortalStore
 
-EVENTS = ("ONCRMDEALUPDATE", "ONCRMDYNAMICITEMUPDATE", "ONAPPUNINSTALL")
+EVENTS = ("ONCRMDEALUPDATE", "ONCRMDYNAMICITEMADD", "ONCRMDYNAMICITEMUPDATE", "ONAPPUNINSTALL")
 ITEM_TYPE_CODE = "b24goods_item"
 AGREEMENT_TYPE_CODE = "b24goods_agreement"
 
@@ -77,6 +77,11 @@ def install(portal: PortalStore, auth: AuthBlock, cfg: Config, rest: RestClient 
         server_endpoint=auth.server_endpoint, application_token=auth.application_token,
         access_token=auth.access_token, refresh_token=auth.refresh_token, expires=auth.expires,
         user_id=auth.user_id, scope=auth.scope, installed_at=now_utc().isoformat(), active=True))
+    from .context import reset_clients
+    from .registry import register
+
+    reset_clients(portal.member_id)  # cached clients of this portal hold the previous tokens
+    register(portal.store, portal.member_id)
     setup_smart_processes(rest, portal, report)
     setup_catalog(rest, portal, report)
     report.settings = portal.settings().model_dump(mode="json")
@@ -181,4 +186,9 @@ def uninstall(portal: PortalStore, application_token: str | None) -> None:
         return
     if not application_token or not hmac.compare_digest(inst.application_token, application_token):
         raise CallerError("application_token does not match the installation")
+    from .context import reset_clients
+    from .registry import unregister
+
     portal.forget_tokens()
+    reset_clients(portal.member_id)
+    unregister(portal.store, portal.member_id)

@@ -140,7 +140,8 @@ def enforce_lock(portal: PortalStore, call: EventCall) -> dict[str, Any]:
     from .context import portal_context
 
     doc = _event_document(call)
-    if doc is None or deal_of_document(portal, doc) is None:
-        return {"locked": False}
+    deal_id = deal_of_document(portal, doc) if doc else None
+    if doc is None or deal_id is None or not load(portal, deal_id).lock.locked:
+        return {"locked": False}  # the common case costs two store reads and no REST call
     pc = portal_context(portal)
     return enforce(pc.rest, portal, doc, call.auth.user_id, pc.installation.client_endpoint)

@@ -20,6 +20,8 @@ class FunctionSpec:
     timeout: str
     max_instances: int
     topic: str | None
+    schedule: str | None = None
+    environment: tuple[tuple[str, str], ...] = ()
 
 
 @lru_cache(maxsize=1)
@@ -43,7 +45,9 @@ def functions(path: str | None = None) -> list[FunctionSpec]:
             name=name, handler=spec.get("handler", name), http=http, public=bool(spec.get("public", http)),
             memory=int(spec.get("memorySize", provider.get("memorySize", 256))),
             timeout=str(spec.get("timeout", provider.get("timeout", "60s"))),
-            max_instances=int(spec.get("maxInstances", 10)), topic=topic))
+            max_instances=int(spec.get("maxInstances", 10)), topic=topic, schedule=spec.get("schedule"),
+            environment=tuple(sorted({**(provider.get("environment") or {}),
+                                      **(spec.get("environment") or {})}.items()))))
     return out
 
 

@@ -43,9 +43,21 @@ class SyncResult:
     editors_notified: list[int] = field(default_factory=list)
 
 
-def _links(portal: PortalStore, deal_id: int) -> list[Pair]:
-    doc = portal.store.get(portal.member_id, "links", str(deal_id)) or {}
-    return [Pair(**p) for p in doc.get("pairs") or []]
+@dataclass
+class LinkTable:
+    """The order's link table as stored: pairs, version, and the conflicts already reported."""
+    exists: bool = False
+    pairs: list[Pair] = field(default_factory=list)
+    version: int = 0
+    reported: dict[str, str] = field(default_factory=dict)
+
+
+def _links(portal: PortalStore, deal_id: int) -> LinkTable:
+    doc = portal.store.get(portal.member_id, "links", str(deal_id))
+    if doc is None:
+        return LinkTable()
+    return LinkTable(True, [Pair(**p) for p in doc.get("pairs") or []], int(doc.get("version", 0)),
+                     dict(doc.get("conflicts") or {}))
 
 
 def _save_links(portal: PortalStore, deal_id: int, pairs: list[Pair], version: int,
@@ -53,10 +65,6 @@ def _save_links(portal: PortalStore, deal_id: int, pairs: list[Pair], version: i
     portal.store.put(portal.member_id, "links", str(deal_id),
                      {"pairs": [p.__dict__ for p in pairs], "version": version, "at": now_utc().isoformat(),
                       "conflicts": conflicts or {}})
-
-
-def _reported(portal: PortalStore, deal_id: int) -> dict[str, str]:
-    return dict((portal.store.get(portal.member_id, "links", str(deal_id)) or {}).get("conflicts") or {})
 
 
 def fingerprint(conflict: Conflict) -> str:
@@ -73,41 +81,30 @@ def _conflict_map(result: Any) -> dict[str, str]:
 
 def read_order(rest: RestClient, portal: PortalStore, deal_id: int) -> tuple[dict[str, Any], list[ProductRow],
                                                                               dict[str, dict[str, Any]], dict[str, list[ProductRow]]]:
-    """The deal, its rows, its items and their rows: two batch calls for an ordinary order."""
+    """The deal, its rows, its items and their rows.
+
+    Call 1: the deal, the first page of its rows, its items. Call 2: the first page of every item's rows
+    together with the deal's remaining pages. Call 3, only when an item has more than 50 rows: the items'
+    remaining pages. An ordinary order costs two calls, a 500-row order three.
+    """
     item_type = portal.settings().item_entity_type_id
     deal = DocumentRef(entity_type_id=DEAL_TYPE_ID, id=deal_id)
     commands: list[Command] = [
-        ("deal", "crm.item.get", {"entityTypeId": 2, "id": deal_id}),
-        ("rows", "crm.item.productrow.list", {"filter": {"=ownerType": "D", "=ownerId": deal_id},
-                                              "order": {"id": "ASC"}})]
+        ("deal", "crm.item.get", {"entityTypeId": DEAL_TYPE_ID, "id": deal_id}),
+        ("rows", "crm.item.productrow.list", crm.rows_params(deal, 0))]
     if item_type:
         commands.append(("items", "crm.item.list", {"entityTypeId": item_type, "filter": {"=parentId2": deal_id},
                                                     "select": ["id", "title", "assignedById", "updatedBy"]}))
     res = rest.batch(commands)
     res.raise_first()
     deal_item = dict((res.results.get("deal") or {}).get("item") or {})
-    deal_rows = _rows(res.results.get("rows"))
-    if res.totals.get("rows", 0) > len(deal_rows):
-        deal_rows = crm.read_document(rest, deal)[1]
     items = {f"{item_type}:{i['id']}": i for i in ((res.results.get("items") or {}).get("items") or [])}
-    item_rows: dict[str, list[ProductRow]] = {}
-    if items:
-        docs = {key: DocumentRef(entity_type_id=int(item_type or 0), id=int(i["id"])) for key, i in items.items()}
-        more = rest.batch([(f"i{d.id}", "crm.item.productrow.list", {
-            "filter": {"=ownerType": d.owner_type, "=ownerId": d.id}, "order": {"id": "ASC"}}) for d in docs.values()])
-        more.raise_first()
-        for key, d in docs.items():
-            rows = _rows(more.results.get(f"i{d.id}"))
-            if more.totals.get(f"i{d.id}", 0) > len(rows):
-                rows = crm.read_document(rest, d)[1]
-            item_rows[key] = rows
-            remember_document(portal, d, deal_id)
-    return deal_item, deal_rows, items, item_rows
-
-
-def _rows(result: Any) -> list[ProductRow]:
-    raw = (result or {}).get("productRows") if isinstance(result, dict) else result
-    return [ProductRow.model_validate(r) for r in raw or []]
+    docs = {key: DocumentRef(entity_type_id=int(item_type or 0), id=int(i["id"])) for key, i in items.items()}
+    first = {deal.key: (crm.rows_of(res.results.get("rows")), res.totals.get("rows", 0))}
+    rows = crm.read_rows_of_many(rest, [deal, *docs.values()], first)
+    for d in docs.values():
+        remember_document(portal, d, deal_id)
+    return deal_item, rows[deal.key], items, {key: rows[d.key] for key, d in docs.items()}
 
 
 def sync_order(rest: RestClient, portal: PortalStore, deal_id: int, *, prefer: Side | None = None,
@@ -121,25 +118,24 @@ def sync_order(rest: RestClient, portal: PortalStore, deal_id: int, *, prefer: S
         return SyncResult(skipped="locked")  # locked orders are enforced, not synced
     deal_key = f"{DEAL_TYPE_ID}:{deal_id}"
     # Optimistic first pass without the lease: an echo (state == snapshot) ends here with no store write.
-    seen_version = _version(portal, deal_id)
+    links = _links(portal, deal_id)
     deal_item, deal_rows, items, item_rows = read_order(rest, portal, deal_id)
     if not items:
         return SyncResult(skipped="no items")
-    pairs = _links(portal, deal_id)
-    result = merge(deal_key, deal_rows, item_rows, pairs, deal_only_prefixes=settings.deal_only_row_prefixes,
+    result = merge(deal_key, deal_rows, item_rows, links.pairs, deal_only_prefixes=settings.deal_only_row_prefixes,
                    prefer=prefer)
-    if not result.writes and _conflict_map(result) == _reported(portal, deal_id) and \
-            [p.__dict__ for p in result.pairs] == [p.__dict__ for p in pairs]:
+    if not result.writes and _conflict_map(result) == links.reported and links.exists and \
+            [p.__dict__ for p in result.pairs] == [p.__dict__ for p in links.pairs]:
         return SyncResult(conflicts=len(result.conflicts))
     with order_lease(portal, deal_id):
-        if _version(portal, deal_id) != seen_version:  # another worker synced meanwhile: start from its state
+        current = _links(portal, deal_id)
+        if current.version != links.version:  # another worker synced meanwhile: start from its state
+            links = current
             deal_item, deal_rows, items, item_rows = read_order(rest, portal, deal_id)
-            pairs = _links(portal, deal_id)
-            result = merge(deal_key, deal_rows, item_rows, pairs, deal_only_prefixes=settings.deal_only_row_prefixes,
-                           prefer=prefer)
+            result = merge(deal_key, deal_rows, item_rows, links.pairs,
+                           deal_only_prefixes=settings.deal_only_row_prefixes, prefer=prefer)
         out = SyncResult(rows_changed=len(result.changed), conflicts=len(result.conflicts), writes=len(result.writes))
-        reported = _reported(portal, deal_id)
-        new_conflicts = [c for c in result.conflicts if reported.get(str(c.pair.deal_row)) != fingerprint(c)]
+        new_conflicts = [c for c in result.conflicts if links.reported.get(str(c.pair.deal_row)) != fingerprint(c)]
         if result.writes:
             res = rest.batch([_command(n, w) for n, w in enumerate(result.writes)])
             for n, write in enumerate(result.writes):
@@ -152,7 +148,7 @@ def sync_order(rest: RestClient, portal: PortalStore, deal_id: int, *, prefer: S
                         pair.item_row = new_id
                     else:
                         pair.deal_row = new_id
-        _save_links(portal, deal_id, result.pairs, _version(portal, deal_id) + 1, _conflict_map(result))
+        _save_links(portal, deal_id, result.pairs, links.version + 1, _conflict_map(result))
     editor = actor or _int((items.get(changed_doc or "") or deal_item).get("updatedBy"))
     if result.changed:
         portal.add_history(deal_id, HistoryEntry(
@@ -166,11 +162,6 @@ def sync_order(rest: RestClient, portal: PortalStore, deal_id: int, *, prefer: S
     if result.changed and editor:
         out.editors_notified = _tell_other_editors(rest, portal, deal_id, editor, link)
     return out
-
-
-def _version(portal: PortalStore, deal_id: int) -> int:
-    doc = portal.store.get(portal.member_id, "links", str(deal_id)) or {}
-    return int(doc.get("version", 0))
 
 
 def _command(n: int, w: Any) -> Command:
@@ -245,6 +236,7 @@ def reconcile(rest: RestClient, portal: PortalStore, client_endpoint: str = "", 
 
 
 @on("ONCRMDEALUPDATE")
+@on("ONCRMDYNAMICITEMADD")
 @on("ONCRMDYNAMICITEMUPDATE")
 def sync_on_event(portal: PortalStore, call: EventCall) -> dict[str, Any]:
     from .context import portal_context
@@ -256,8 +248,11 @@ def sync_on_event(portal: PortalStore, call: EventCall) -> dict[str, Any]:
     etid = int(fields.get("ENTITY_TYPE_ID") or DEAL_TYPE_ID)
     if etid not in (DEAL_TYPE_ID, item_type):
         return {"skipped": "not an order document"}
-    pc = portal_context(portal)
     doc = DocumentRef(entity_type_id=etid, id=int(fields["ID"]))
+    if doc.is_deal and portal.store.get(portal.member_id, "links", str(doc.id)) is None:
+        # A deal without items costs no REST call: its first item's ADD/UPDATE event starts the link table.
+        return {"skipped": "no items linked"}
+    pc = portal_context(portal)
     deal_id = deal_of_document(portal, doc)
     if deal_id is None:
         parent = crm.get_item(pc.rest, doc).get("parentId2")

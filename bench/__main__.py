@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 
-BENCHES = ("recalc_sum", "import_csv", "agreement")
+BENCHES = ("recalc_sum", "import_csv", "agreement", "sync")
 
 
 def main() -> None:

@@ -311,6 +311,8 @@ def crm_item_add(ctx: Ctx, params: dict[str, Any]) -> Any:
     item = new_item(ctx.portal, etid, p(params, "fields") or {}, ctx.user_id)
     if etid == DEAL:
         ctx.portal.emit("ONCRMDEALADD", {"ID": str(item["id"])}, ctx.user_id)
+    else:
+        ctx.portal.emit("ONCRMDYNAMICITEMADD", {"ID": str(item["id"]), "ENTITY_TYPE_ID": str(etid)}, ctx.user_id)
     return {"item": present(ctx.portal, item, _yes(p(params, "useOriginalUfNames")))}
 
 

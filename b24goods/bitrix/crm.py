@@ -40,7 +40,7 @@ def list_rows(rest: RestClient, doc: DocumentRef) -> list[ProductRow]:
     return [ProductRow.model_validate(r) for r in raw]
 
 
-def _rows_params(doc: DocumentRef, start: int) -> dict[str, Any]:
+def rows_params(doc: DocumentRef, start: int) -> dict[str, Any]:
     return {"filter": {"=ownerType": doc.owner_type, "=ownerId": doc.id}, "order": {"sort": "ASC", "id": "ASC"},
             "start": start}
 
@@ -53,21 +53,45 @@ def read_document(rest: RestClient, doc: DocumentRef) -> tuple[dict[str, Any], l
     500 rows cost 2 HTTP calls instead of 11.
     """
     res = rest.batch([("item", "crm.item.get", {"entityTypeId": doc.entity_type_id, "id": doc.id}),
-                      ("rows", "crm.item.productrow.list", _rows_params(doc, 0))])
+                      ("rows", "crm.item.productrow.list", rows_params(doc, 0))])
     res.raise_first()
     item = dict((res.results.get("item") or {}).get("item") or {})
-    raw = list(_items_of(res.results.get("rows")))
-    total = res.totals.get("rows", len(raw))
-    if total > len(raw):
-        more = rest.batch([(f"r{start}", "crm.item.productrow.list", _rows_params(doc, start))
-                           for start in range(len(raw), total, 50)])
-        more.raise_first()
-        for start in range(len(raw), total, 50):
-            raw.extend(_items_of(more.results.get(f"r{start}")))
-    return item, [ProductRow.model_validate(r) for r in raw]
+    first = rows_of(res.results.get("rows"))
+    return item, read_rows_of_many(rest, [doc], {doc.key: (first, res.totals.get("rows", len(first)))})[doc.key]
 
 
-def _items_of(result: Any) -> list[Any]:
+def read_rows_of_many(rest: RestClient, docs: list[DocumentRef],
+                      first: dict[str, tuple[list[Any], int]] | None = None) -> dict[str, list[ProductRow]]:
+    """All rows of several documents: first pages of all in one batch, then all remaining pages together.
+
+    ``first`` holds first pages already read (raw rows and ``total``) by document key. Commands beyond 50
+    per batch are chunked by the client.
+    """
+    pages: dict[str, dict[int, list[Any]]] = {}
+    totals: dict[str, int] = {}
+    for key, (raw, total) in (first or {}).items():
+        pages[key], totals[key] = {0: list(raw)}, total
+    by_key = {d.key: d for d in docs}
+    pending = [(d, 0) for d in docs if d.key not in pages]
+    pending += [(by_key[k], start) for k in pages for start in range(len(pages[k][0]), totals[k], 50)]
+    while pending:
+        res = rest.batch([(f"{d.entity_type_id}_{d.id}_{start}", "crm.item.productrow.list", rows_params(d, start))
+                          for d, start in pending])
+        res.raise_first()
+        follow: list[tuple[DocumentRef, int]] = []
+        for d, start in pending:
+            name = f"{d.entity_type_id}_{d.id}_{start}"
+            raw = rows_of(res.results.get(name))
+            pages.setdefault(d.key, {})[start] = raw
+            if start == 0:
+                totals[d.key] = res.totals.get(name, len(raw))
+                follow += [(d, s) for s in range(len(raw), totals[d.key], 50)]
+        pending = follow
+    return {d.key: [ProductRow.model_validate(r) for start in sorted(pages.get(d.key, {}))
+                    for r in pages[d.key][start]] for d in docs}
+
+
+def rows_of(result: Any) -> list[Any]:
     if isinstance(result, dict):
         result = result.get("productRows", result.get("items", []))
     return list(result or [])

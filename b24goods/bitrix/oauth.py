@@ -38,23 +38,30 @@ class PortalTokens:
         self.cfg = cfg
         self.session = session or requests.Session()
         self.wait = wait
+        self._token: str | None = None  # kept in memory: one store read per refresh, not per call
 
     def access_token(self) -> str | None:
-        inst = self.portal.installation()
-        return inst.access_token if inst else None
+        if self._token is None:
+            inst = self.portal.installation(fresh=True)
+            self._token = inst.access_token if inst else None
+        return self._token
 
     def refresh(self, stale_token: str | None) -> str:
+        self._token = self._refresh(stale_token)
+        return self._token
+
+    def _refresh(self, stale_token: str | None) -> str:
         owner = uuid.uuid4().hex
         deadline = time.monotonic() + self.wait
         while True:
-            inst = self.portal.installation()
+            inst = self.portal.installation(fresh=True)
             if inst is None or not inst.active:
                 raise AuthFailed("the application is not installed on this portal", code="NOT_INSTALLED")
             if inst.access_token and inst.access_token != stale_token:
                 return inst.access_token  # another instance refreshed it meanwhile
             if self.portal.acquire_lease(LEASE, owner, LEASE_SECONDS):
                 try:
-                    inst = self.portal.installation()
+                    inst = self.portal.installation(fresh=True)
                     if inst and inst.access_token and inst.access_token != stale_token:
                         return inst.access_token
                     return self._refresh_now()
@@ -65,7 +72,7 @@ class PortalTokens:
             time.sleep(0.2)
 
     def _refresh_now(self) -> str:
-        inst = self.portal.installation()
+        inst = self.portal.installation(fresh=True)
         if inst is None or not inst.refresh_token:
             raise AuthFailed("no refresh token stored: reinstall the application", code="NO_REFRESH_TOKEN")
         if not self.cfg.client_id or not self.cfg.client_secret:

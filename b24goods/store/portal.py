@@ -29,13 +29,21 @@ class PortalStore:
             raise ValueError("member_id must be a non-empty string without '/'")
         self.store = store
         self.member_id = member_id
+        self._memo: dict[str, Any] = {}  # installation and settings, read once per request
+
+    def forget_memo(self) -> None:
+        self._memo.clear()
 
     # installation -----------------------------------------------------------------------------------
-    def installation(self) -> Installation | None:
-        doc = self.store.get(self.member_id, "portal", "installation")
-        return Installation.model_validate(doc) if doc else None
+    def installation(self, fresh: bool = False) -> Installation | None:
+        """The installation as read once by this request; ``fresh`` reads it again (tokens, leases)."""
+        if fresh or "installation" not in self._memo:
+            doc = self.store.get(self.member_id, "portal", "installation")
+            self._memo["installation"] = Installation.model_validate(doc) if doc else None
+        return self._memo["installation"]  # type: ignore[no-any-return]
 
     def save_installation(self, inst: Installation) -> None:
+        self._memo.pop("installation", None)
         self.store.put(self.member_id, "portal", "installation", inst.model_dump(mode="json"))
 
     def update_tokens(self, access_token: str, refresh_token: str, expires: int | None) -> None:
@@ -44,6 +52,7 @@ class PortalStore:
                 return None
             return {**doc, "access_token": access_token, "refresh_token": refresh_token, "expires": expires}
 
+        self._memo.pop("installation", None)
         self.store.transact(self.member_id, "portal", "installation", mutate)
 
     def forget_tokens(self) -> None:
@@ -53,18 +62,21 @@ class PortalStore:
                 return None
             return {**doc, "access_token": None, "refresh_token": None, "active": False}
 
+        self._memo.pop("installation", None)
         self.store.transact(self.member_id, "portal", "installation", mutate)
 
     # settings ---------------------------------------------------------------------------------------
     def settings(self) -> Settings:
-        doc = self.store.get(self.member_id, "portal", "settings")
-        return Settings.model_validate(doc or {})
+        if "settings" not in self._memo:
+            self._memo["settings"] = Settings.model_validate(self.store.get(self.member_id, "portal", "settings") or {})
+        return self._memo["settings"].model_copy(deep=True)  # type: ignore[no-any-return]
 
     def update_settings(self, **changes: Any) -> Settings:
         def mutate(doc: Doc | None) -> Doc | None:
             merged = Settings.model_validate({**(doc or {}), **changes})
             return merged.model_dump(mode="json")
 
+        self._memo.pop("settings", None)
         return Settings.model_validate(self.store.transact(self.member_id, "portal", "settings", mutate))
 
     # idempotency ------------------------------------------------------------------------------------

@@ -164,7 +164,9 @@ def test_install_twice_leaves_the_same_state(app: Any) -> None:
 
     assert sorted(resp.json()["robots_updated"]) == sorted(a.code for a in ALL) and resp.json()["robots_added"] == []
     assert sb.portal.robots.keys() == robots.keys()
-    assert len(sb.portal.events) == len(events) == 3
+    from b24goods.install import EVENTS
+
+    assert len(sb.portal.events) == len(events) == len(EVENTS)
     reg = sb.portal.robots["b24goods_recalc_sum"]
     assert reg["USE_SUBSCRIPTION"] == "Y" and reg["HANDLER"] == app.fn("recalc_sum")
     assert reg["NAME"] == {"ru": "Пересчитать сумму (Товары и услуги)", "en": "Recalculate sum (Goods and services)"}

@@ -164,3 +164,24 @@ def test_one_way_sync_resolves_conflicts_for_one_side(app_sqlite: Any) -> None:
     values = app_sqlite.run_robot(2, deal, "b24goods_sync_rows", {"direction": "deal_to_items"}).return_values
     assert values["conflicts"] == 0 and values["rows_changed"] == 1
     assert by_name(sb.rows(item_type, item))["Фасад"]["quantity"] == 2.0
+
+
+def test_a_new_item_joins_the_order_through_its_add_event(app_sqlite: Any) -> None:
+    from sandbox.methods import crm_item_add
+
+    sb = app_sqlite.sandbox
+    item_type = app_sqlite.portal_store().settings().item_entity_type_id
+    deal = sb.add_deal(title="Шкаф", assignedById=2)
+    sb.add_row(2, deal, productName="Корпус", price=12000, quantity=1)
+    before = len(sb.portal.calls)
+    sb.update(2, deal, title="Шкаф-купе")  # a deal without items: its update event costs no REST call
+    sb.portal.flush()
+    assert [c for c in sb.portal.calls[before:] if not c.startswith("bizproc")] == []
+    with sb.portal.lock:  # the manager creates the item in the deal card: the portal sends ONCRMDYNAMICITEMADD
+        item = int(crm_item_add(sb._ctx(2), {"entityTypeId": item_type,
+                                             "fields": {"title": "Корпус шкафа", "parentId2": deal}})["item"]["id"])
+    sb.portal.flush()
+    wait_until(lambda: set(by_name(sb.rows(item_type, item))) == {"Корпус"})
+    sb.add_row(2, deal, user_id=3, silent=False, productName="Зеркало", price=4000, quantity=2)
+    sb.portal.flush()
+    wait_until(lambda: "Зеркало" in by_name(sb.rows(item_type, item)))
