@@ -157,6 +157,7 @@ def _claim(portal: PortalStore, job_id: str) -> Job | None:
 
     def change(job: Job) -> Job | None:
         nonlocal claimed
+        claimed = False  # the mutator re-runs when a transaction retries: only its last run counts
         if job.state in ("done", "failed"):
             return None
         if job.state == "running" and job.lease_until > time.time():

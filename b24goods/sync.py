@@ -184,6 +184,7 @@ def _tell_other_editors(rest: RestClient, portal: PortalStore, deal_id: int, edi
 
     def mutate(doc: dict[str, Any] | None) -> dict[str, Any]:
         seen = {k: v for k, v in ((doc or {}).get("editors") or {}).items() if now - float(v) < EDITOR_WINDOW}
+        told.clear()  # a retried transaction runs this again: keep only the last run's answer
         told.extend(int(u) for u in seen if int(u) != editor)
         seen[str(editor)] = now
         return {"editors": seen}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 
-BENCHES = ("recalc_sum", "import_csv", "agreement", "sync")
+BENCHES = ("recalc_sum", "import_csv", "agreement", "sync", "cold_start")
 
 
 def main() -> None:

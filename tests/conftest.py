@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.emulators import firestore_emulator
+from tests.emulators import firestore_emulator, pubsub_emulator
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +19,12 @@ def firestore_host() -> Iterator[str]:
         os.environ["FIRESTORE_EMULATOR_HOST"] = host
         yield host
         os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+
+
+@pytest.fixture(scope="session")
+def pubsub_host() -> Iterator[str]:
+    with pubsub_emulator() as host:
+        yield host
 
 
 def reset_process_state() -> None:
@@ -82,12 +88,12 @@ class App:
         return self.portal.wait_workflow(token, timeout)
 
 
-def serve_app(monkeypatch: pytest.MonkeyPatch, sandbox: Any, store_url: str) -> Iterator[App]:
+def serve_app(monkeypatch: pytest.MonkeyPatch, sandbox: Any, store_url: str, queue: str = "inline") -> Iterator[App]:
     from b24goods.serve import build_app
     from sandbox.server import ServerThread
 
     monkeypatch.setenv("B24GOODS_STORE", store_url)
-    monkeypatch.setenv("B24GOODS_QUEUE", "inline")
+    monkeypatch.setenv("B24GOODS_QUEUE", queue)
     monkeypatch.setenv("B24GOODS_CLIENT_ID", sandbox.portal.client_id)
     monkeypatch.setenv("B24GOODS_CLIENT_SECRET", sandbox.portal.client_secret)
     reset_process_state()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -185,3 +186,23 @@ def test_a_new_item_joins_the_order_through_its_add_event(app_sqlite: Any) -> No
     sb.add_row(2, deal, user_id=3, silent=False, productName="Зеркало", price=4000, quantity=2)
     sb.portal.flush()
     wait_until(lambda: "Зеркало" in by_name(sb.rows(item_type, item)))
+
+
+def test_scheduled_reconcile_fans_out_per_portal_and_repairs(app_sqlite: Any) -> None:
+    from b24goods.context import store
+    from b24goods.registry import installed_portals
+    from b24goods.scheduled import handle_reconcile
+
+    sb = app_sqlite.sandbox
+    deal, item_type, item = linked_order(app_sqlite)
+    assert installed_portals(store()) == [sb.portal.member_id]
+    published: list[bytes] = []
+    assert handle_reconcile(store(), {}, published.append) == {"fanned_out": 1}
+    assert [json.loads(m) for m in published] == [{"member_id": sb.portal.member_id}]
+    sb.portal.event_filter = lambda name, payload: []  # lost event
+    sb.edit_row(by_name(sb.rows(item_type, item))["Фасад"]["id"], user_id=4, quantity=8)
+    sb.portal.event_filter = None
+    summary = handle_reconcile(store(), json.loads(published[0]), None)
+    assert summary["rows_changed"] == 1 and by_name(sb.rows(2, deal))["Фасад"]["quantity"] == 8.0
+    sb.uninstall_app(app_sqlite.fn("events"))
+    assert installed_portals(store()) == []
