@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from activities import ALL
 
-from .bitrix.client import RestClient
+from .bitrix.client import RestClient, StaticToken
 from .bitrix.payloads import AuthBlock
 from .config import Config
 from .errors import CallerError, PayloadError, RestError
@@ -32,22 +32,12 @@ ITEM_TYPE_CODE = "b24goods_item"
 AGREEMENT_TYPE_CODE = "b24goods_agreement"
 
 
-class _StaticToken:
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def access_token(self) -> str | None:
-        return self.token
-
-    def refresh(self, stale_token: str | None) -> str:
-        raise CallerError("the install token has expired: install again")
-
-
 @dataclass
 class InstallReport:
     robots_added: list[str] = field(default_factory=list)
     robots_updated: list[str] = field(default_factory=list)
     events_bound: list[str] = field(default_factory=list)
+    tabs_bound: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -68,7 +58,7 @@ def install(portal: PortalStore, auth: AuthBlock, cfg: Config, rest: RestClient 
             hmac.compare_digest(existing.application_token, auth.application_token)
             or _same_host(existing.client_endpoint, auth.client_endpoint)):
         raise CallerError("an active installation of this portal exists at another address")
-    rest = rest or RestClient(auth.client_endpoint, tokens=_StaticToken(auth.access_token))
+    rest = rest or RestClient(auth.client_endpoint, tokens=StaticToken(auth.access_token, "the install token has expired: install again"))
     report = InstallReport()
     register_robots(rest, cfg, report, auth.user_id)
     bind_events(rest, cfg, report)
@@ -84,6 +74,7 @@ def install(portal: PortalStore, auth: AuthBlock, cfg: Config, rest: RestClient 
     register(portal.store, portal.member_id)
     setup_smart_processes(rest, portal, report)
     setup_catalog(rest, portal, report)
+    bind_tabs(rest, cfg, portal, report)
     report.settings = portal.settings().model_dump(mode="json")
     return report
 
@@ -126,6 +117,33 @@ def bind_events(rest: RestClient, cfg: Config, report: InstallReport) -> None:
             report.events_bound.append(name)
         else:
             raise err
+
+
+TAB_TITLE = {"ru": "Товары и услуги", "en": "Goods and services"}
+
+
+def tab_placements(portal: PortalStore) -> list[str]:
+    """The deal card and the item card (``CRM_DYNAMIC_<entityTypeId>_DETAIL_TAB``)."""
+    codes = ["CRM_DEAL_DETAIL_TAB"]
+    item_type = portal.settings().item_entity_type_id
+    if item_type:
+        codes.append(f"CRM_DYNAMIC_{item_type}_DETAIL_TAB")
+    return codes
+
+
+def bind_tabs(rest: RestClient, cfg: Config, portal: PortalStore, report: InstallReport) -> None:
+    """``placement.bind`` of the "Товары и услуги" tab; a handler already bound is fine (re-install)."""
+    handler = cfg.handler_url("placement")
+    codes = tab_placements(portal)
+    res = rest.batch([(f"p_{code}", "placement.bind", {
+        "PLACEMENT": code, "HANDLER": handler, "TITLE": TAB_TITLE["ru"],
+        "LANG_ALL": {lang: {"TITLE": title} for lang, title in TAB_TITLE.items()}}) for code in codes])
+    for code in codes:
+        err = res.errors.get(f"p_{code}")
+        if err is None or "ALREADY" in err.code.upper():
+            report.tabs_bound.append(code)
+        else:
+            report.warnings.append(f"placement.bind {code}: {err.code}")
 
 
 def setup_smart_processes(rest: RestClient, portal: PortalStore, report: InstallReport) -> None:

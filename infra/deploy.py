@@ -53,6 +53,7 @@ class Step:
     argv: list[str]
     exists_ok: bool = False  # "already exists" is success: re-running the deploy converges
     capture: str | None = None  # remember the command's output under this name
+    stdin_env: str | None = None  # fed from this environment variable (a secret: never printed, never a file)
 
     def show(self) -> str:
         return shlex.join(self.argv)
@@ -104,8 +105,10 @@ def plan(project: str, region: str | None = None, env: dict[str, str] | None = N
                        "--display-name=b24goods functions"], exists_ok=True))
     steps += [Step([*gcloud, "projects", "add-iam-policy-binding", project, f"--member={member}", f"--role={role}",
                     "--condition=None"]) for role in PROJECT_ROLES]
-    for secret in sorted(set(secrets.values())):
+    for env_name, secret in sorted(secrets.items()):
         steps.append(Step([*gcloud, "secrets", "create", secret, "--replication-policy=automatic"], exists_ok=True))
+        if env.get(env_name):  # a new version from the environment, through stdin
+            steps.append(Step([*gcloud, "secrets", "versions", "add", secret, "--data-file=-"], stdin_env=env_name))
         steps.append(Step([*gcloud, "secrets", "add-iam-policy-binding", secret, f"--member={member}",
                            "--role=roles/secretmanager.secretAccessor"]))
     steps += _firestore_steps(gcloud, region)
@@ -191,7 +194,8 @@ def execute(p: Plan, run: Any = subprocess.run) -> None:
         if captured.get("gateway_host") and any(a.startswith("--env-vars-file=") for a in argv):
             _fill_public_url(argv, captured["gateway_host"])
         print("+", shlex.join(argv), flush=True)
-        proc = run(argv, capture_output=True, text=True, cwd=ROOT)
+        feed = os.environ.get(step.stdin_env, "") if step.stdin_env else None
+        proc = run(argv, capture_output=True, text=True, cwd=ROOT, input=feed)
         if proc.returncode != 0:
             if step.exists_ok and "already exists" in (proc.stderr or "").lower():
                 continue

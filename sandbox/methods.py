@@ -821,6 +821,15 @@ def user_get(ctx: Ctx, params: dict[str, Any]) -> Any:
     return paginate(sorted(found, key=lambda u: int(u["ID"])), params)
 
 
+@method("user.current")
+def user_current(ctx: Ctx, params: dict[str, Any]) -> Any:
+    """The user whose token made the call (``api-reference/user/user-current.md``)."""
+    user = ctx.portal.users.get(ctx.user_id)
+    if user is None:
+        raise RestFault("ACCESS_DENIED", "Access denied", 403)
+    return {k: v for k, v in user.items() if k != "IS_ADMIN"}
+
+
 @method("user.search")
 def user_search(ctx: Ctx, params: dict[str, Any]) -> Any:
     filter_ = p(params, "FILTER") or {}

@@ -159,6 +159,25 @@ class Portal:
             block.update(self.issue_tokens(user_id))
         return block
 
+    def placement_request(self, code: str, item_id: int, user_id: int) -> tuple[str, dict[str, Any]] | None:
+        """URL and form body of a tab's handler call (``widgets/placement-bind.md``: query DOMAIN, PROTOCOL,
+        LANG, APP_SID; body AUTH_ID, AUTH_EXPIRES, REFRESH_ID, SERVER_ENDPOINT, APPLICATION_TOKEN, member_id...)."""
+        import json
+        from urllib.parse import urlencode
+
+        bound = next((b for b in self.placements if b["placement"] == code), None)
+        if bound is None:
+            return None
+        tokens = self.issue_tokens(user_id)
+        query = urlencode({"DOMAIN": self.domain, "PROTOCOL": "0", "LANG": "ru", "APP_SID": secrets.token_hex(8)})
+        form = {"AUTH_ID": tokens["access_token"], "AUTH_EXPIRES": "3600", "REFRESH_ID": tokens["refresh_token"],
+                "SERVER_ENDPOINT": f"{self.base_url}/rest/", "APPLICATION_TOKEN": self.application_token,
+                "APPLICATION_SCOPE": "crm,bizproc,catalog,im,task,user,placement,disk", "member_id": self.member_id,
+                "status": "L", "PLACEMENT": code,
+                "PLACEMENT_OPTIONS": json.dumps({"ID": str(item_id), "URI": f"/crm/deal/details/{item_id}/"})}
+        sep = "&" if "?" in bound["handler"] else "?"
+        return f"{bound['handler']}{sep}{query}", form
+
     def expire_all_tokens(self) -> None:
         with self.lock:
             for token in self.tokens.values():

@@ -121,6 +121,20 @@ def create_app(portal: Portal) -> Flask:
         return Response(stored["content"], mimetype="application/octet-stream",
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(stored['name'])}"})
 
+    @app.route("/_sandbox/card/<code>/<int:item_id>")
+    def card_tab(code: str, item_id: int) -> Response:
+        """The card's tab frame: the portal loads the bound handler by POSTing the placement payload."""
+        from html import escape
+
+        found = portal.placement_request(code, item_id, int(request.args.get("user", "1")))
+        if found is None:
+            return Response("Tab not bound", status=404)
+        url, form = found
+        inputs = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(str(v))}">' for k, v in form.items())
+        page = (f'<!doctype html><html><body><form id="f" method="post" action="{escape(url)}">{inputs}</form>'
+                '<script>document.getElementById("f").submit();</script></body></html>')
+        return Response(page, mimetype="text/html")
+
     return app
 
 

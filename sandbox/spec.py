@@ -29,6 +29,7 @@ EXTRA: dict[str, dict[str, Any]] = {
                                   {"name": "LANG_ALL", "base": "object", "required": False}]},
     "crm.item.productrow.fields": {"params": []},
     "app.info": {"params": []},
+    "user.current": {"params": []},  # api-reference/user/user-current.md (no spec file)
     "profile": {"params": []},
 }
 

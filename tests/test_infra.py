@@ -56,6 +56,8 @@ def test_secrets_come_from_secret_manager_and_never_appear_in_files_or_commands(
     plan, _ = deploy.plan("acme-b24", env={**ENV, "B24GOODS_CLIENT_SECRET": "s3cr3t-value"})
     text = "\n".join(s.show() for s in plan.steps) + "\n".join(plan.files.values())
     assert "s3cr3t-value" not in text
+    fed = [st for st in plan.steps if st.stdin_env]
+    assert [st.stdin_env for st in fed] == ["B24GOODS_CLIENT_SECRET"] and "--data-file=-" in fed[0].argv
     assert all("--set-secrets=B24GOODS_CLIENT_SECRET=b24goods-client-secret:latest" in argv
                for argv in deploys(plan).values())
     env_file = plan.files["env-recalc_sum.yaml"]

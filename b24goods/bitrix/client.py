@@ -51,6 +51,22 @@ class TokenSource(Protocol):
         ...
 
 
+class StaticToken:
+    """A token that cannot be refreshed: the install call's, or the viewing user's in a card tab."""
+
+    def __init__(self, token: str, expired_message: str = "the access token has expired") -> None:
+        self.token = token
+        self.expired_message = expired_message
+
+    def access_token(self) -> str | None:
+        return self.token
+
+    def refresh(self, stale_token: str | None) -> str:
+        from ..errors import CallerError
+
+        raise CallerError(self.expired_message)
+
+
 @dataclass
 class Response:
     result: Any

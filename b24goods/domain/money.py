@@ -59,11 +59,6 @@ def plain(value: Decimal) -> str:
 
 def format_rub(value: Decimal) -> str:
     """``45 900,00 ₽`` as Russian users expect (NBSP thousands separator, decimal comma)."""
-    q = money(value)
-    sign = "-" if q < 0 else ""
-    whole, frac = f"{abs(q):.2f}".split(".")
-    groups = []
-    while whole:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    return f"{sign}{NBSP.join(groups)},{frac}{NBSP}₽"
+    from .format import rub
+
+    return rub(money(value))

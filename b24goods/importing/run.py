@@ -82,7 +82,8 @@ class ImportResult:
     sum: Decimal | None = None
     report: str = ""
     plan: ImportPlan | None = None
-    issues: list[str] = field(default_factory=list)
+    issues: list[str] = field(default_factory=list)  # errors and warnings, as the report shows them
+    errors: list[str] = field(default_factory=list)  # the rows' errors alone (a dry run still plans the rest)
 
     def returns(self) -> dict[str, Any]:
         return {"rows_added": self.rows_added, "rows_updated": self.rows_updated, "rows_skipped": self.rows_skipped,
@@ -93,7 +94,8 @@ class ImportResult:
 Log = Callable[[str], None]
 
 
-def plan_import(rest: RestClient, settings: Settings, req: ImportRequest) -> tuple[ImportPlan, str, list[str], list[ProductRow]]:
+def plan_import(rest: RestClient, settings: Settings,
+                req: ImportRequest) -> tuple[ImportPlan, str, list[str], list[ProductRow], list[str]]:
     """Everything up to the plan; raises :class:`CsvError` with every issue unless ``dry_run``."""
     if req.data is None:
         from .fetch import download
@@ -119,7 +121,7 @@ def plan_import(rest: RestClient, settings: Settings, req: ImportRequest) -> tup
         raise DomainError(f"Документ {req.doc.key} не найден", code="DOCUMENT_NOT_FOUND")
     matches, units = catalog.lookup(rest, settings, parsed.rows, want_units=any(r.unit for r in parsed.rows))
     plan = build_plan(parsed.rows, matches, existing, mode=req.mode, create_products=req.create_products, units=units)
-    return plan, filename, issues + parsed.warnings, existing
+    return plan, filename, issues + parsed.warnings, existing, issues
 
 
 def _ops(plan: ImportPlan) -> list[dict[str, Any]]:
@@ -135,8 +137,8 @@ def run_import(rest: RestClient, portal: PortalStore | None, settings: Settings,
                cp: Checkpoints, log: Log = lambda m: None, progress: Progress | None = None) -> ImportResult:
     result = ImportResult()
     if not cp.progress.get("planned"):
-        plan, filename, notes, existing = plan_import(rest, settings, req)
-        result.plan, result.issues = plan, notes
+        plan, filename, notes, existing, errors = plan_import(rest, settings, req)
+        result.plan, result.issues, result.errors = plan, notes, errors
         report = describe(plan, filename, notes)
         if req.dry_run:
             result.rows_added, result.rows_updated, result.rows_skipped = plan.count("add"), plan.count("update"), plan.count("skip")

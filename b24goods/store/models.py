@@ -42,7 +42,8 @@ class Settings(BaseModel):
     base_price_type_id: int | None = None
     currency: str = "RUB"
     deal_only_row_prefixes: list[str] = Field(default_factory=lambda: ["Доп. соглашение", "Доставка"])
-    margin_viewers: list[int] = Field(default_factory=list)
+    margin_viewers: list[int] = Field(default_factory=list)  # who sees cost and margin in the tab (user ids)
+    margin_viewer_departments: list[int] = Field(default_factory=list)  # ... or whole departments
 
 
 JobState = Literal["pending", "running", "done", "failed"]
