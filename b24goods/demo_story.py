@@ -111,8 +111,62 @@ def agreement_chapter(demo: Any) -> None:
 
 
 @demo_step
+def sync_chapter(demo: Any) -> None:
+    step("6. Two-way sync: an item («изделие») joins an order; an edit on either side reaches the other")
+    from sandbox.methods import crm_item_add
+
+    sb = demo.sandbox
+    item_type = _settings(demo).item_entity_type_id
+    deal = sb.add_deal(title="Кухня для Смирновых", assignedById=2)
+    sb.add_row(2, deal, productName="Фасад МДФ, белый глянец", price=3180, quantity=8)
+    sb.add_row(2, deal, productName="Столешница, пластик HPL 38 мм", price=4250.5, quantity=2)
+    with sb.portal.lock:  # the manager creates the item in the deal card: the portal sends ONCRMDYNAMICITEMADD
+        item = int(crm_item_add(sb._ctx(2), {"entityTypeId": item_type,
+                                             "fields": {"title": "Кухонный гарнитур", "parentId2": deal}})["item"]["id"])
+    sb.portal.flush()
+    _wait(lambda: len(sb.rows(item_type, item)) == 2)
+    say("the item received the deal's rows:")
+    _show_rows(demo, item_type, item)
+    facade = next(r for r in sb.rows(item_type, item) if r["productName"].startswith("Фасад"))
+    sb.edit_row(facade["id"], user_id=4, quantity=10)  # the technologist corrects the item
+    sb.portal.flush()
+    _wait(lambda: any(r["quantity"] == 10.0 for r in sb.rows(2, deal)))
+    say("Сидорова changed the facades to 10 in the item → the deal:")
+    _show_rows(demo, 2, deal)
+
+
+def _wait(check: Any, timeout: float = 20.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@demo_step
+def tab_chapter(demo: Any) -> None:
+    step("7. The «Товары и услуги» tab of the deal card, as the portal opens it (totals computed on display)")
+    import re
+    from html import unescape
+
+    import requests
+
+    sb = demo.sandbox
+    url, form = sb.portal.placement_request("CRM_DEAL_DETAIL_TAB", demo.deal, 1)
+    page = requests.post(url, data=form, timeout=60)
+    text = unescape(page.text)
+    for label, anchor in (("Сумма", "total-sum"), ("Скидка", "total-discount"), ("НДС", "total-tax")):
+        found = re.search(rf'id="{anchor}">([^<]+)<', text)
+        say(f"  {label:<7} {found.group(1) if found else '?'}")
+    locked = 'id="lock"' in page.text
+    say(f"  lock banner shown: {locked}; rows shown: {page.text.count('data-row=')}; HTTP {page.status_code}")
+    forged = requests.post(url, data={**form, "APPLICATION_TOKEN": "forged"}, timeout=60)
+    say(f"  the same call with a forged application token: HTTP {forged.status_code}")
+
+
+@demo_step
 def people_chapter(demo: Any) -> None:
-    step("6. Executors get CRM tasks; the responsible people get a notification")
+    step("8. Executors get CRM tasks; the responsible people get a notification")
     sb, deal = demo.sandbox, demo.deal
     wf = demo.robot(2, deal, "b24goods_assign_executors", {"executor": "user_7", "deadline_days": "5"})
     values = wf.return_values or {}
