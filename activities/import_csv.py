@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from b24goods.errors import CsvError, PropertyError
+from b24goods.importing.fetch import is_uf_code
 from b24goods.importing.run import ImportRequest, run_import
 from b24goods.robot import RobotContext
 from b24goods.totals import as_text, compute_totals, deal_of, write_sum
@@ -19,10 +20,11 @@ from .base import Activity, Prop
 
 
 def request_from(ctx: RobotContext) -> ImportRequest:
-    field = props.text(ctx.props, "file_field").upper()
+    field = props.text(ctx.props, "file_field")
+    field = field.upper() if field.upper().startswith("UF_") else field
     if not field:
         raise PropertyError("Параметр «Поле с файлом CSV» не заполнен: укажите код поля UF_CRM_...")
-    if not field.startswith("UF_"):
+    if not is_uf_code(field):
         raise PropertyError(f"Параметр «Поле с файлом CSV»: ожидается код поля UF_CRM_..., получено «{field}»")
     return ImportRequest(
         doc=ctx.document, file_field=field, mode=props.choice(ctx.props, "mode", ("append", "replace"), "append"),  # type: ignore[arg-type]

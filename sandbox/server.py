@@ -116,6 +116,12 @@ def create_app(portal: Portal) -> Flask:
         stored = portal.files.get(file_id)
         if stored is None or request.args.get("token") != stored["sig"]:
             return Response("Not found", status=404)
+        if portal.file_proxy_auth:
+            try:
+                with portal.lock:
+                    portal.authenticate(request.args.get("auth"))
+            except RestFault:
+                return Response("Unauthorized", status=401)
         from urllib.parse import quote
 
         return Response(stored["content"], mimetype="application/octet-stream",

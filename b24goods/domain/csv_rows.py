@@ -191,18 +191,55 @@ def _cell(record: Record, column: Column | None) -> str:
     return record.cells[column.index].strip()
 
 
+HEADER_SEARCH = 10  # a header below this many title rows is not looked for
+_SUMMARY = re.compile(r"(итого|всего|итог|в том числе|в т ч|total|subtotal|grand total)\b.*")
+_BLANK_NUMBER = {"-", "—", "–", "x", "х"}  # what Excel users put in an empty optional number
+
+
+def locate_header(table: Table) -> tuple[Record, list[Record], list[str]]:
+    """The header is the first record (of the first few) naming both the product and its price.
+
+    Files saved from an order form often carry a title ("Спецификация к заказу №15") or a customer line above
+    the table; those records are passed over with a warning that names them. With no such record the first
+    one is the header, and :func:`map_columns` says which columns are missing.
+    """
+    records = [table.header, *table.records]
+    for index, record in enumerate(records[:HEADER_SEARCH]):
+        fields = {classify(title)[0] for title in record.cells if title}
+        if {"name", "price"} <= fields:
+            skipped = records[:index]
+            warnings = [f"Строки над заголовком пропущены: {', '.join(str(r.line) for r in skipped)}"] if skipped else []
+            return record, records[index + 1:], warnings
+    return table.header, table.records, []
+
+
+def is_summary(record: Record, by_field: dict[str, Column]) -> bool:
+    """A totals line ("Итого", "Всего", "В т.ч. НДС") with no quantity: part of the form, not an order row."""
+    name = _cell(record, by_field.get("name"))
+    label = name or next((c for c in record.cells if c.strip()), "")
+    if not _SUMMARY.fullmatch(normalize_header(label)):
+        return False
+    return "quantity" not in by_field or not _cell(record, by_field["quantity"])
+
+
 def parse_rows(table: Table, filename: str, *, price_includes_vat_default: bool = False,
                default_vat: Decimal | None = None) -> ParsedFile:
-    columns, unknown, issues = map_columns(table.header)
-    warnings = [f"Неизвестные столбцы пропущены: {', '.join(unknown)}"] if unknown else []
+    header, records, warnings = locate_header(table)
+    columns, unknown, issues = map_columns(header)
+    if unknown:
+        warnings.append(f"Неизвестные столбцы пропущены: {', '.join(unknown)}")
     by_field = {c.field: c for c in columns}
     if "quantity" not in by_field and not issues:
         warnings.append("Нет столбца «Количество»: у всех строк количество 1")
     rows: list[CsvRow] = []
     if issues:
         return ParsedFile(filename, table.encoding, table.delimiter, columns, rows, issues, warnings)
-    width = len(table.header.cells)
-    for record in table.records:
+    width = len(header.cells)
+    summaries: list[int] = []
+    for record in records:
+        if is_summary(record, by_field):
+            summaries.append(record.line)
+            continue
         extra = [c for c in record.cells[width:] if c]
         needed = max(by_field[f].index for f in ("name", "price", "quantity") if f in by_field) + 1
         if extra or len(record.cells) < needed:
@@ -212,6 +249,8 @@ def parse_rows(table: Table, filename: str, *, price_includes_vat_default: bool 
         row = _parse_record(record, by_field, issues, price_includes_vat_default, default_vat)
         if row is not None:
             rows.append(row)
+    if summaries:
+        warnings.append(f"Итоговые строки не импортируются: {', '.join(map(str, summaries))}")
     rows = merge_duplicates(rows, issues)
     return ParsedFile(filename, table.encoding, table.delimiter, columns, rows, issues, warnings)
 
@@ -223,6 +262,8 @@ def _parse_record(record: Record, cols: dict[str, Column], issues: list[Issue], 
     def number(name: str, *, required: bool, label: str) -> Decimal | None:
         column = cols.get(name)
         raw = _cell(record, column)
+        if name in ("discount", "vat", "cost") and raw in _BLANK_NUMBER:
+            raw = ""
         if not raw:
             if required:
                 issues.append(Issue(record.line, column.title if column else label, "не заполнено"))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections import Counter
 from dataclasses import dataclass
 
 from ..errors import CsvError
@@ -75,27 +77,42 @@ def _split_count(line: str, delimiter: str) -> int:
 
 
 def sniff_delimiter(text: str) -> str:
-    """The separator that splits the header into most cells and the first lines consistently."""
+    """The separator that splits most of the first lines into the same number (at least two) of cells.
+
+    Scored on the most common cell count rather than on the first line, so a title row above the header
+    ("Спецификация к заказу №15" with no separators) does not decide it.
+    """
     lines = [ln for ln in text.splitlines() if ln.strip()][:20]
     if not lines:
         return ";"
     best, best_score = ";", (0, 0)
     for delimiter in (";", "\t", ",", "|"):
-        header = _split_count(lines[0], delimiter)
-        if header < 2:
+        counts = Counter(n for n in (_split_count(ln, delimiter) for ln in lines) if n >= 2)
+        if not counts:
             continue
-        consistent = sum(1 for ln in lines[1:] if _split_count(ln, delimiter) == header)
-        score = (consistent, header)
+        width, agreeing = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+        score = (agreeing, width)
         if score > best_score:
             best, best_score = delimiter, score
     return best
+
+
+def separator_hint(text: str) -> str | None:
+    """Excel's ``sep=;`` first line (written by some exports, honoured by Excel when opening)."""
+    first = text.split("\n", 1)[0].strip().strip('"')
+    m = re.fullmatch(r"sep=(.)", first, flags=re.I)
+    return m.group(1) if m else None
 
 
 def read_table(data: bytes, filename: str = "файл") -> Table:
     text, encoding = decode(data, filename)
     if not text.strip():
         raise CsvError(f"Файл «{filename}» пуст", code="EMPTY_CSV")
-    delimiter = sniff_delimiter(text)
+    hint = separator_hint(text)
+    if hint:
+        newline = text.find("\n")
+        text = "" if newline < 0 else "\n" + text[newline + 1:]  # line numbers stay physical
+    delimiter = hint or sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True,
                         strict=False)
     records: list[Record] = []

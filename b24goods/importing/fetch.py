@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import requests
 
@@ -20,8 +20,23 @@ from ..bitrix.payloads import DocumentRef
 from ..errors import CsvError, DomainError, InputError, TransportError
 
 
+def uf_key(code: str) -> str:
+    """One spelling for both forms of a UF code: ``UF_CRM_2_1639669411830`` ≡ ``ufCrm2_1639669411830``.
+
+    ``crm.item.*`` answers in camelCase unless ``useOriginalUfNames=Y`` is honoured (``crm-item-get.md``), and
+    admins copy whichever form their screen shows.
+    """
+    return code.replace("_", "").lower()
+
+
+def is_uf_code(code: str) -> bool:
+    return uf_key(code).startswith("ufcrm") and len(uf_key(code)) > len("ufcrm")
+
+
 def file_value(item: dict[str, Any], field: str) -> dict[str, Any]:
-    value = item.get(field.upper())
+    value = item.get(field, item.get(field.upper()))
+    if value is None:
+        value = next((v for k, v in item.items() if uf_key(k) == uf_key(field)), None)
     if value in (None, "", [], False):
         raise DomainError(f"В поле {field} нет файла: загрузите CSV в карточку и повторите", code="NO_FILE")
     if isinstance(value, list):
@@ -34,7 +49,7 @@ def file_value(item: dict[str, Any], field: str) -> dict[str, Any]:
 def safe_url(value: dict[str, Any], client_endpoint: str) -> str:
     portal = urlsplit(client_endpoint)
     origin = f"{portal.scheme}://{portal.netloc}/"
-    url = urljoin(origin, str(value.get("urlMachine") or value.get("url") or ""))
+    url = urljoin(origin, str(value.get("urlMachine") or value.get("downloadUrl") or value.get("url") or ""))
     target = urlsplit(url)
     if target.scheme not in ("http", "https") or target.netloc.lower() != portal.netloc.lower():
         raise InputError("Ссылка на файл ведёт не на ваш портал Битрикс24: загрузка отклонена", code="FOREIGN_FILE_URL")
@@ -59,8 +74,15 @@ def download(rest: RestClient, doc: DocumentRef, field: str, client_endpoint: st
     portal = urlsplit(client_endpoint)
     headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Language": "ru",
                "Referer": f"{portal.scheme}://{portal.netloc}/"}
+    http = session or rest.session
+    token = rest.tokens.access_token() if rest.tokens else None
     try:
-        with (session or rest.session).get(url, headers=headers, timeout=60, stream=True) as resp:
+        resp = _get(http, url, headers)
+        if resp.status_code in (401, 403) and token and "auth=" not in url:
+            # The portal's file proxy authenticates an application by its token in ``auth``, as REST does.
+            resp.close()
+            resp = _get(http, f"{url}{'&' if urlsplit(url).query else '?'}auth={quote(token)}", headers)
+        with resp:
             if resp.status_code != 200:
                 raise DomainError(f"Портал не отдал файл (HTTP {resp.status_code})", code="FILE_DOWNLOAD_FAILED")
             chunks, size = [], 0
@@ -73,3 +95,7 @@ def download(rest: RestClient, doc: DocumentRef, field: str, client_endpoint: st
             return b"".join(chunks), _filename(resp, value)
     except requests.RequestException:
         raise TransportError("файл не удалось скачать с портала", code="TRANSPORT_ERROR") from None
+
+
+def _get(http: requests.Session, url: str, headers: dict[str, str]) -> requests.Response:
+    return http.get(url, headers=headers, timeout=60, stream=True)

@@ -125,3 +125,30 @@ def test_describe_is_readable() -> None:
     text = describe(build_plan(rows, {}, [], mode="append", create_products=False), "f.csv", ["строка 9: плохо"])
     assert "Файл «f.csv»: добавить 1" in text and "строка 2: Стол — добавить (свободная строка)" in text
     assert "ошибка: строка 9: плохо" in text
+
+
+def test_title_rows_and_totals_are_named_in_warnings_not_imported() -> None:
+    parsed = parse(cp1251_bytes("Коммерческое предложение\n\nНаименование;Кол-во;Цена\nСтол;1;100\n"
+                                "Итого;;100\n"))
+    assert [(r.name, r.line) for r in parsed.rows] == [("Стол", 4)]
+    assert not parsed.issues
+    assert "Строки над заголовком пропущены: 1" in parsed.warnings
+    assert "Итоговые строки не импортируются: 5" in parsed.warnings
+
+
+def test_a_row_named_total_with_a_quantity_is_an_order_row() -> None:
+    parsed = parse(cp1251_bytes("Наименование;Кол-во;Цена\nИтоговая сборка;1;100\n"))
+    assert [r.name for r in parsed.rows] == ["Итоговая сборка"]
+
+
+def test_sep_hint_wins_over_sniffing_and_keeps_line_numbers() -> None:
+    parsed = parse(cp1251_bytes("sep=,\nName,Qty,Price\nDesk;oak,x,5\n"))
+    assert [(i.line, i.column) for i in parsed.issues] == [(3, "Qty")]
+
+
+def test_sniffing_ignores_a_title_line_without_separators() -> None:
+    assert sniff_delimiter("Order 15\nName,Qty,Price\nDesk,1,5\nChair,2,3\n") == ","
+
+
+def cp1251_bytes(text: str) -> bytes:
+    return text.replace("\n", "\r\n").encode("cp1251")

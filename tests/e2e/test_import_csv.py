@@ -173,3 +173,14 @@ def test_progress_is_logged_for_a_long_file(app_sqlite: Any) -> None:
     wf = sb.portal.wait_workflow(token, 60)
     assert wf.return_values["rows_added"] == 260 and len(sb.rows(2, deal)) == 260
     assert any("план готов" in line for line in wf.logs) and any("половина" in line for line in wf.logs)
+
+
+def test_file_proxy_that_wants_the_token_and_a_camel_case_field_code(app_sqlite: Any) -> None:
+    """``urlMachine`` links may need the application's ``auth`` token; admins may paste ``ufCrm...`` codes."""
+    sb = app_sqlite.sandbox
+    sb.portal.file_proxy_auth = True
+    deal = upload(sb, sample("order-utf8-comma.csv"))
+    values = run_import(app_sqlite, deal, file_field="ufCrmOrderFile")
+    assert values["error"] == "" and values["rows_added"] == 3
+    assert len(sb.rows(2, deal)) == 3
+
