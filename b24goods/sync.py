@@ -100,7 +100,7 @@ def read_order(rest: RestClient, portal: PortalStore, deal_id: int) -> tuple[dic
     deal_item = dict((res.results.get("deal") or {}).get("item") or {})
     items = {f"{item_type}:{i['id']}": i for i in ((res.results.get("items") or {}).get("items") or [])}
     docs = {key: DocumentRef(entity_type_id=int(item_type or 0), id=int(i["id"])) for key, i in items.items()}
-    first = {deal.key: (crm.rows_of(res.results.get("rows")), res.totals.get("rows", 0))}
+    first = {deal.key: (crm.rows_of(res.results.get("rows")), res.totals.get("rows"))}
     rows = crm.read_rows_of_many(rest, [deal, *docs.values()], first)
     for d in docs.values():
         remember_document(portal, d, deal_id)

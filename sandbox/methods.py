@@ -932,7 +932,7 @@ def run_batch(ctx: Ctx, params: dict[str, Any], call: Callable[[str, dict[str, A
             try:
                 page = call(name, sub)
                 results[key] = page.result
-                if page.total is not None:
+                if page.total is not None and not ctx.portal.omit_totals:
                     totals[key] = page.total
                 if page.next is not None:
                     nexts[key] = page.next

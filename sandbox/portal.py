@@ -118,6 +118,7 @@ class Portal:
         self.automation: dict[tuple[int, str], list[dict[str, Any]]] = {}
         self.workflows: dict[str, Workflow] = {}
         self.files: dict[int, dict[str, Any]] = {}
+        self.omit_totals = False  # True: list answers carry ``next`` but no ``total`` (tolerance tests)
         self.file_proxy_auth = False  # True: a file link answers 401 unless it carries a valid ``auth`` token
         self.calls: list[str] = []  # every REST method called, in order (batch sub-calls included)
         self.http_calls = 0

@@ -36,7 +36,7 @@ def _params() -> dict[str, Any]:
 def _envelope(page: Page, started: float, method: str, portal: Portal) -> dict[str, Any]:
     finish = time.time()
     out: dict[str, Any] = {"result": page.result}
-    if page.total is not None:
+    if page.total is not None and not portal.omit_totals:
         out["total"] = page.total
     if page.next is not None:
         out["next"] = page.next

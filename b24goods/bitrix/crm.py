@@ -12,7 +12,7 @@ from typing import Any
 
 from ..domain.money import to_decimal
 from ..domain.rows import ProductRow
-from .client import BatchResult, Command, RestClient
+from .client import PAGE_SIZE, BatchResult, Command, RestClient
 from .payloads import DocumentRef, timeline_entity_name
 
 
@@ -57,38 +57,51 @@ def read_document(rest: RestClient, doc: DocumentRef) -> tuple[dict[str, Any], l
     res.raise_first()
     item = dict((res.results.get("item") or {}).get("item") or {})
     first = rows_of(res.results.get("rows"))
-    return item, read_rows_of_many(rest, [doc], {doc.key: (first, res.totals.get("rows", len(first)))})[doc.key]
+    return item, read_rows_of_many(rest, [doc], {doc.key: (first, res.totals.get("rows"))})[doc.key]
 
 
 def read_rows_of_many(rest: RestClient, docs: list[DocumentRef],
-                      first: dict[str, tuple[list[Any], int]] | None = None) -> dict[str, list[ProductRow]]:
+                      first: dict[str, tuple[list[Any], int | None]] | None = None) -> dict[str, list[ProductRow]]:
     """All rows of several documents: first pages of all in one batch, then all remaining pages together.
 
-    ``first`` holds first pages already read (raw rows and ``total``) by document key. Commands beyond 50
-    per batch are chunked by the client.
+    ``first`` holds first pages already read (raw rows and ``total``, ``None`` when the portal gave none) by
+    document key. Commands beyond 50 per batch are chunked by the client. A list answer without ``total``
+    (the docs show it, a portal may leave it out) is followed page by page while pages come back full or
+    with a ``next``, so rows past the first page are never silently dropped.
     """
     pages: dict[str, dict[int, list[Any]]] = {}
-    totals: dict[str, int] = {}
-    for key, (raw, total) in (first or {}).items():
-        pages[key], totals[key] = {0: list(raw)}, total
     by_key = {d.key: d for d in docs}
-    pending = [(d, 0) for d in docs if d.key not in pages]
-    pending += [(by_key[k], start) for k in pages for start in range(len(pages[k][0]), totals[k], 50)]
+    pending: list[tuple[DocumentRef, int]] = [(d, 0) for d in docs if d.key not in (first or {})]
+    for key, (raw, total) in (first or {}).items():
+        pages[key] = {0: list(raw)}
+        pending += _following(by_key[key], 0, raw, total, None)
     while pending:
-        res = rest.batch([(f"{d.entity_type_id}_{d.id}_{start}", "crm.item.productrow.list", rows_params(d, start))
+        res = rest.batch([(_page_key(d, start), "crm.item.productrow.list", rows_params(d, start))
                           for d, start in pending])
         res.raise_first()
         follow: list[tuple[DocumentRef, int]] = []
         for d, start in pending:
-            name = f"{d.entity_type_id}_{d.id}_{start}"
+            name = _page_key(d, start)
             raw = rows_of(res.results.get(name))
             pages.setdefault(d.key, {})[start] = raw
-            if start == 0:
-                totals[d.key] = res.totals.get(name, len(raw))
-                follow += [(d, s) for s in range(len(raw), totals[d.key], 50)]
+            follow += _following(d, start, raw, res.totals.get(name), res.nexts.get(name))
         pending = follow
     return {d.key: [ProductRow.model_validate(r) for start in sorted(pages.get(d.key, {}))
                     for r in pages[d.key][start]] for d in docs}
+
+
+def _page_key(doc: DocumentRef, start: int) -> str:
+    return f"{doc.entity_type_id}_{doc.id}_{start}"
+
+
+def _following(doc: DocumentRef, start: int, raw: list[Any], total: int | None,
+               next_start: int | None) -> list[tuple[DocumentRef, int]]:
+    """The pages still to read after the page at ``start``: all at once when ``total`` is known (first page)."""
+    if total is not None:
+        return [(doc, s) for s in range(len(raw), total, PAGE_SIZE)] if start == 0 else []
+    if next_start is not None and next_start > start:
+        return [(doc, next_start)]
+    return [(doc, start + len(raw))] if len(raw) >= PAGE_SIZE else []
 
 
 def rows_of(result: Any) -> list[Any]:

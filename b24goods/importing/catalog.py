@@ -65,10 +65,11 @@ def lookup(rest: RestClient, settings: Settings, rows: list[CsvRow],
     head = rest.batch(commands)
     head.raise_first()
     unit_map = units_from(head.results.get("units")) if want_units else {}
-    total = head.totals.get("first", 0)
+    products = list((head.results.get("first") or {}).get("products") or [])
+    # Without a ``total`` a full first page says nothing of the catalog's size: search it row by row.
+    total = head.totals.get("first", len(products) if len(products) < 50 else None)
     targeted = len(rows) * 2
-    if total <= 50 * targeted:
-        products = list((head.results.get("first") or {}).get("products") or [])
+    if total is not None and total <= 50 * targeted:
         if total > len(products):
             pages = rest.batch([(f"s{start}", "catalog.product.list", {
                 "select": select, "filter": {"iblockId": iblock}, "order": {"id": "ASC"}, "start": start})

@@ -77,6 +77,19 @@ def test_recalc_calls_are_pages_plus_one_batch(app: Any) -> None:
     assert "crm.item.update" not in sb.portal.calls  # nothing changed: nothing written
 
 
+def test_a_portal_that_sends_no_totals_still_gets_every_page_read(app_sqlite: Any) -> None:
+    """``total`` is in the docs' envelopes but a portal may leave it out: ``next`` and full pages are followed."""
+    sb = app_sqlite.sandbox
+    deal = sb.add_deal()
+    for i in range(120):
+        sb.add_row(2, deal, productName=f"Позиция {i}", price=10, quantity=1)
+    sb.portal.omit_totals = True
+    wf = app_sqlite.run_robot(2, deal, "b24goods_recalc_sum")
+    assert wf.return_values["error"] == ""
+    assert D(str(wf.return_values["sum"])) == D("1200") == D(str(sb.item(2, deal)["opportunity"]))
+    assert sb.portal.calls.count("crm.item.productrow.list") == 3
+
+
 def test_recalc_on_smart_process_item(app: Any) -> None:
     sb = app.sandbox
     settings = app.portal_store().settings()

@@ -184,3 +184,23 @@ def test_file_proxy_that_wants_the_token_and_a_camel_case_field_code(app_sqlite:
     assert values["error"] == "" and values["rows_added"] == 3
     assert len(sb.rows(2, deal)) == 3
 
+
+
+def test_a_large_catalog_without_totals_is_searched_not_duplicated(app_sqlite: Any) -> None:
+    """With no ``total`` a full first page of the catalog cannot be taken for all of it."""
+    sb = app_sqlite.sandbox
+    for n in range(60):  # the sample's products now sit beyond the first page of 50
+        pid = sb.portal.next_id()
+        sb.portal.products[pid] = {"id": pid, "iblockId": sb.portal.iblock_id, "name": f"Заглушка {n}",
+                                   "active": "Y", "xmlId": f"z{pid}", "type": 1, "purchasingPrice": 1,
+                                   "purchasingCurrency": "RUB", "measureCode": 796, "vatIncluded": "N", "price": 1}
+    for pid in sorted(sb.portal.products)[:5]:  # seeded products move to the end of the id order
+        product = sb.portal.products.pop(pid)
+        product["id"] = new = sb.portal.next_id()
+        sb.portal.products[new] = product
+    sb.portal.omit_totals = True
+    before = len(sb.portal.products)
+    deal = upload(sb, sample("order-excel-cp1251.csv"))
+    values = run_import(app_sqlite, deal, create_products="Y")
+    assert values["error"] == "" and values["rows_added"] == 5
+    assert int(values["products_created"]) == 1 and len(sb.portal.products) == before + 1
