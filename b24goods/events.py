@@ -31,6 +31,11 @@ def on(event: str) -> Callable[[Handler], Handler]:
 
 def handle_event(call: EventCall, portal_factory: Callable[[str], PortalStore]) -> dict[str, Any]:
     name = call.event.upper()
+    if name == "ONAPPINSTALL":  # bound here by an admin, or the install callback pointed at this path
+        from .config import config
+        from .install import install
+
+        return {"status": "installed", **install(portal_factory(call.auth.member_id), call.auth, config()).as_dict()}
     if name == "ONAPPUNINSTALL":
         from .install import uninstall
 

@@ -25,8 +25,9 @@ def install(request: Request) -> Any:
 def _placement_style(data: dict[str, Any]) -> dict[str, Any]:
     """Install from the application page: ``AUTH_ID``, ``REFRESH_ID``, ``member_id``, ``DOMAIN``..."""
     domain = data.get("DOMAIN")
+    scheme = "http" if str(data.get("PROTOCOL", "1")) == "0" else "https"  # query string: 0 http, 1 https
     return {"member_id": data.get("member_id"), "access_token": data.get("AUTH_ID"),
             "refresh_token": data.get("REFRESH_ID"), "expires_in": data.get("AUTH_EXPIRES"),
             "application_token": data.get("APPLICATION_TOKEN"), "domain": domain,
             "server_endpoint": data.get("SERVER_ENDPOINT"),
-            "client_endpoint": f"https://{domain}/rest/" if domain else None}
+            "client_endpoint": f"{scheme}://{domain}/rest/" if domain else None}

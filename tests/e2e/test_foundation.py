@@ -187,6 +187,31 @@ def test_install_twice_leaves_the_same_state(app: Any) -> None:
     assert len(sb.portal.types) == 2  # smart processes found, not created again
 
 
+def test_install_event_delivered_to_the_events_path_installs(app: Any) -> None:
+    sb = app.sandbox
+    resp = sb.install_app(app.fn("events"))
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["status"] == "installed" and resp.json()["robots_added"] == []
+    block = sb.portal.auth_block(1)
+    block.update(application_token="attacker", client_endpoint="http://127.0.0.1:9/rest/")
+    forged = requests.post(app.fn("events"), data=flatten({"event": "ONAPPINSTALL", "auth": block}), timeout=10)
+    assert forged.status_code == 401
+    assert app.portal_store().installation().client_endpoint == sb.portal.client_endpoint
+
+
+def test_install_from_the_application_page_keeps_the_protocol(app: Any) -> None:
+    """A UI application's first open posts ``AUTH_ID``/``REFRESH_ID``; ``PROTOCOL=0`` means plain http."""
+    sb = app.sandbox
+    tokens = sb.portal.issue_tokens(1)
+    host = sb.portal.client_endpoint.split("//", 1)[1].split("/", 1)[0]
+    resp = requests.post(f"{app.fn('install')}?DOMAIN={host}&PROTOCOL=0&LANG=ru&APP_SID=x", data={
+        "AUTH_ID": tokens["access_token"], "AUTH_EXPIRES": "3600", "REFRESH_ID": tokens["refresh_token"],
+        "member_id": sb.portal.member_id, "APPLICATION_TOKEN": sb.portal.application_token,
+        "status": "L", "PLACEMENT": "DEFAULT", "PLACEMENT_OPTIONS": "{}"}, timeout=60)
+    assert resp.status_code == 200, resp.text
+    assert app.portal_store().installation().client_endpoint == sb.portal.client_endpoint
+
+
 def test_forged_install_cannot_take_over_a_portal(app: Any) -> None:
     block = app.portal.auth_block(1)
     block.update(application_token="attacker", client_endpoint="http://127.0.0.1:9/rest/")
