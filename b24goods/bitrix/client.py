@@ -200,8 +200,9 @@ class RestClient:
             self.stats.batched_commands += len(chunk)
             res = self.result("batch", {"halt": 1 if halt else 0, "cmd": cmd}, safe=safe) or {}
             keys = [key for key, _, _ in chunk]
-            out.results.update(_section(res.get("result"), keys))
-            for key, raw in _section(res.get("result_error"), keys).items():
+            results = _section(res.get("result"), keys)
+            out.results.update(results)
+            for key, raw in _errors_section(res.get("result_error"), keys, results).items():
                 method = next(m for k, m, _ in chunk if k == key)
                 if isinstance(raw, dict):
                     out.errors[key] = rest_error_from(raw.get("error"), raw.get("error_description"), method=method)
@@ -256,6 +257,21 @@ def _items(result: Any, items_key: str | None) -> list[Any]:
     if isinstance(result, dict):
         return list(result.values())
     return list(result or [])
+
+
+def _errors_section(value: Any, keys: list[str], results: dict[str, Any]) -> dict[str, Any]:
+    """``result_error`` by command. A keyless list (seen from real portals) is laid over the commands that
+    have no result, in order; one that cannot be laid over them marks each of those commands failed, so a
+    failed command never passes for an empty success."""
+    errors = _section(value, keys)
+    if errors or not (isinstance(value, list) and value):
+        return errors
+    missing = [key for key in keys if key not in results]
+    if len(missing) == len(value):
+        return dict(zip(missing, value, strict=True))
+    text = "; ".join(str(v.get("error_description") or v.get("error")) if isinstance(v, dict) else str(v)
+                     for v in value)
+    return {key: {"error": "BATCH_ERROR", "error_description": text} for key in missing}
 
 
 def _section(value: Any, keys: list[str]) -> dict[str, Any]:

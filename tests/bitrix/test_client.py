@@ -147,3 +147,35 @@ def test_error_codes_of_every_shape_are_typed(error: object, description: str, s
     err = rest_error_from(error, description, status=status)
     assert type(err) is expected
     assert err.code != ""
+
+
+class CannedSession:
+    """A ``requests.Session`` stand-in answering every POST with one JSON body (unit tests only)."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body, self.headers = body, {}
+
+    def post(self, url: str, json: Any = None, timeout: float = 0) -> Any:
+        body = self.body
+
+        class Answer:
+            status_code = 200
+
+            def json(self) -> Any:
+                return body
+
+        return Answer()
+
+
+@pytest.mark.parametrize("result_error, expected", [
+    ([{"error": "NOT_FOUND", "error_description": "Not found"}], {"b": NotFound}),  # keyless, one per failure
+    ([{"error": "X"}, {"error": "Y"}, {"error": "Z"}], {"b": RestError}),  # cannot be laid over: still failed
+    ([], {}),
+])
+def test_keyless_batch_errors_are_never_taken_for_empty_successes(result_error: Any, expected: Any) -> None:
+    body = {"result": {"result": {"a": {"item": {"id": 1}}}, "result_error": result_error, "result_total": [],
+                       "result_next": [], "result_time": []}}
+    client = RestClient("https://portal.example/rest/", session=CannedSession(body))  # type: ignore[arg-type]
+    res = client.batch([("a", "crm.item.get", {"id": 1}), ("b", "crm.item.get", {"id": 2})])
+    assert res.results == {"a": {"item": {"id": 1}}}
+    assert {k: type(v) for k, v in res.errors.items()} == expected
