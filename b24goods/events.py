@@ -30,7 +30,7 @@ def on(event: str) -> Callable[[Handler], Handler]:
 
 
 def handle_event(call: EventCall, portal_factory: Callable[[str], PortalStore]) -> dict[str, Any]:
-    name = call.event.upper()
+    name = call.name
     if name == "ONAPPINSTALL":  # bound here by an admin, or the install callback pointed at this path
         from .config import config
         from .install import install

@@ -126,20 +126,12 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _event_document(call: EventCall) -> DocumentRef | None:
-    fields = call.fields
-    if not fields.get("ID"):
-        return None
-    etid = int(fields.get("ENTITY_TYPE_ID") or DEAL_TYPE_ID)
-    return DocumentRef(entity_type_id=etid, id=int(fields["ID"]))
-
-
 @on("ONCRMDEALUPDATE")
 @on("ONCRMDYNAMICITEMUPDATE")
 def enforce_lock(portal: PortalStore, call: EventCall) -> dict[str, Any]:
     from .context import portal_context
 
-    doc = _event_document(call)
+    doc = call.document
     deal_id = deal_of_document(portal, doc) if doc else None
     if doc is None or deal_id is None or not load(portal, deal_id).lock.locked:
         return {"locked": False}  # the common case costs two store reads and no REST call

@@ -242,14 +242,11 @@ def reconcile(rest: RestClient, portal: PortalStore, client_endpoint: str = "", 
 def sync_on_event(portal: PortalStore, call: EventCall) -> dict[str, Any]:
     from .context import portal_context
 
-    fields = call.fields
-    if not fields.get("ID"):
-        return {"skipped": "no id"}
-    item_type = portal.settings().item_entity_type_id
-    etid = int(fields.get("ENTITY_TYPE_ID") or DEAL_TYPE_ID)
-    if etid not in (DEAL_TYPE_ID, item_type):
+    doc = call.document
+    if doc is None:
+        return {"skipped": "no document"}
+    if doc.entity_type_id not in (DEAL_TYPE_ID, portal.settings().item_entity_type_id):
         return {"skipped": "not an order document"}
-    doc = DocumentRef(entity_type_id=etid, id=int(fields["ID"]))
     if doc.is_deal and portal.store.get(portal.member_id, "links", str(doc.id)) is None:
         # A deal without items costs no REST call: its first item's ADD/UPDATE event starts the link table.
         return {"skipped": "no items linked"}

@@ -36,6 +36,12 @@ def _int_or_none(value: Any) -> int | None:
 OptInt = Annotated[int | None, BeforeValidator(_int_or_none)]
 
 
+def _positive(value: Any) -> int | None:
+    """An id as events send it (a string of digits); anything else is no id."""
+    text = str(value if value is not None else "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
 def owner_type_of(entity_type_id: int) -> str:
     """Short code used by product rows and CRM bindings: deal ``D``, smart process ``T`` + hex (128 → ``T80``)."""
     if entity_type_id in _ABBR:
@@ -147,6 +153,30 @@ class EventCall(BaseModel):
         data = self.data if isinstance(self.data, dict) else {}
         fields = data.get("FIELDS") or {}
         return fields if isinstance(fields, dict) else {}
+
+    @property
+    def name(self) -> str:
+        """The event's name without a per-type suffix: ``ONCRMDYNAMICITEMUPDATE_1038`` → ``ONCRMDYNAMICITEMUPDATE``."""
+        return re.sub(r"^(ONCRMDYNAMICITEM[A-Z]+)_\d+$", r"\1", self.event.upper())
+
+    @property
+    def document(self) -> DocumentRef | None:
+        """The changed CRM document: ``FIELDS.ID`` plus ``ENTITY_TYPE_ID`` (smart processes), else the type
+        named by a per-type event (``..._1038``); a deal for deal events. ``None`` when it cannot be told."""
+        fields = self.fields
+        raw_id = _positive(fields.get("ID"))
+        if raw_id is None:
+            return None
+        etid = _positive(fields.get("ENTITY_TYPE_ID"))
+        if etid is None:
+            suffix = re.fullmatch(r"ONCRMDYNAMICITEM[A-Z]+_(\d+)", self.event.upper())
+            if suffix:
+                etid = int(suffix.group(1))
+            elif self.name.startswith("ONCRMDEAL"):
+                etid = DEAL_TYPE_ID
+            else:
+                return None
+        return DocumentRef(entity_type_id=etid, id=raw_id)
 
 
 class PlacementCall(BaseModel):

@@ -86,3 +86,18 @@ def test_event_fields() -> None:
                          ("auth[application_token]", "t"), ("ts", "1")])
     event = parse_model(EventCall, data, "event")
     assert event.fields == {"ID": "759"} and event.event == "ONCRMDEALUPDATE"
+
+
+@pytest.mark.parametrize("event, fields, expected", [
+    ("ONCRMDEALUPDATE", {"ID": "759"}, (2, 759)),
+    ("ONCRMDYNAMICITEMUPDATE", {"ID": "24", "ENTITY_TYPE_ID": "1220"}, (1220, 24)),
+    ("ONCRMDYNAMICITEMUPDATE_1038", {"ID": "5"}, (1038, 5)),
+    ("ONCRMDYNAMICITEMUPDATE", {"ID": "24"}, None),  # a smart-process item of no known type is not a deal
+    ("ONCRMDEALUPDATE", {"ID": ""}, None),
+    ("ONCRMDEALUPDATE", {"ID": "abc"}, None),
+])
+def test_the_document_an_event_speaks_of(event: str, fields: dict[str, str], expected: object) -> None:
+    call = EventCall.model_validate({"event": event, "data": {"FIELDS": fields}, "auth": {"member_id": "m"}})
+    doc = call.document
+    assert (doc.entity_type_id, doc.id) == expected if expected else doc is None
+    assert call.name == event.split("_1038")[0]
