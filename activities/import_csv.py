@@ -47,9 +47,7 @@ def run(ctx: RobotContext) -> dict[str, Any]:
     write_sum(ctx.rest, ctx.document, item, totals)
     values["sum"] = as_text(totals.sum)
     filename = ctx.job.progress.get("filename", "CSV")
-    summary = (f"Импорт «{filename}»: добавлено {result.rows_added}, обновлено {result.rows_updated}, "
-               f"без изменений {result.rows_skipped}, удалено {result.rows_deleted}, новых товаров "
-               f"{result.products_created}; сумма {as_text(totals.sum)}")
+    summary = result.summary(filename, totals.sum)
     deal_id = deal_of(ctx.document, item)
     if deal_id:
         ctx.history(deal_id, "import", summary, details={"file": filename, "mode": req.mode, **values})

@@ -11,7 +11,8 @@ from typing import Any
 
 from b24goods.errors import PropertyError
 from b24goods.robot import RobotContext
-from b24goods.totals import as_text, compute_totals, deal_of, returns_of, write_sum
+from b24goods.domain.format import rub
+from b24goods.totals import compute_totals, deal_of, returns_of, write_sum
 
 from . import props
 from .base import Activity, Prop
@@ -31,7 +32,7 @@ def run(ctx: RobotContext) -> dict[str, Any]:
     changed = write_sum(ctx.rest, ctx.document, item, totals, cost_field, margin_field)
     deal_id = deal_of(ctx.document, item)
     if deal_id:
-        ctx.history(deal_id, "recalc", f"Сумма пересчитана: {as_text(totals.sum)} (было {item.get('opportunity')})",
+        ctx.history(deal_id, "recalc", f"Сумма пересчитана: {rub(totals.sum)} (было {rub(str(item.get('opportunity') or 0))})",
                     details={"rows": len(rows), "changed": changed, **returns_of(totals)})
     return returns_of(totals)
 

@@ -22,6 +22,7 @@ from ..bitrix.client import RestClient
 from ..bitrix.payloads import DocumentRef
 from ..domain.csv_rows import parse_rows
 from ..domain.csv_table import read_table
+from ..domain.format import rub
 from ..domain.import_plan import ImportPlan, PlannedRow, build_plan, describe
 from ..domain.rows import ProductRow
 from ..errors import CsvError, NotFound
@@ -84,6 +85,12 @@ class ImportResult:
     plan: ImportPlan | None = None
     issues: list[str] = field(default_factory=list)  # errors and warnings, as the report shows them
     errors: list[str] = field(default_factory=list)  # the rows' errors alone (a dry run still plans the rest)
+
+    def summary(self, filename: str, total: Decimal, where: str = "") -> str:
+        """The history and timeline line of an import (``where``: " из вкладки" for the card tab)."""
+        return (f"Импорт «{filename}»{where}: добавлено {self.rows_added}, обновлено {self.rows_updated}, "
+                f"без изменений {self.rows_skipped}, удалено {self.rows_deleted}, новых товаров "
+                f"{self.products_created}; сумма {rub(total)}")
 
     def returns(self) -> dict[str, Any]:
         return {"rows_added": self.rows_added, "rows_updated": self.rows_updated, "rows_skipped": self.rows_skipped,

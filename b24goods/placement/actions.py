@@ -26,7 +26,8 @@ from ..orders import load
 from ..store.base import now_utc
 from ..store.models import HistoryEntry, RowChange
 from ..store.portal import PortalStore
-from ..totals import as_text, compute_totals, deal_of, write_sum
+from ..domain.format import rub
+from ..totals import compute_totals, deal_of, write_sum
 
 SOURCE = "placement"
 SOURCE_LABEL = {"matched": "товар из каталога", "created": "новый товар", "free_text": "произвольная строка"}
@@ -59,9 +60,7 @@ def confirm_import(rest: RestClient, portal: PortalStore, doc: DocumentRef, data
     result = run_import(rest, portal, portal.settings(), req, MemoryCheckpoints())
     item, _, totals = compute_totals(rest, portal, doc, require_prices=False)
     write_sum(rest, doc, item, totals)
-    summary = (f"Импорт «{filename}» из вкладки: добавлено {result.rows_added}, обновлено {result.rows_updated}, "
-               f"без изменений {result.rows_skipped}, удалено {result.rows_deleted}, новых товаров "
-               f"{result.products_created}; сумма {as_text(totals.sum)}")
+    summary = result.summary(filename, totals.sum, " из вкладки")
     deal_id = deal_of(doc, item)
     if deal_id:
         portal.add_history(deal_id, HistoryEntry(at=now_utc().isoformat(), action="import", source=SOURCE,
@@ -131,7 +130,7 @@ def edit_row(rest: RestClient, portal: PortalStore, doc: DocumentRef, edit: RowE
                    changed_doc=doc.key)
     item, _, totals = compute_totals(rest, portal, doc, require_prices=False)
     write_sum(rest, doc, item, totals)
-    return f"Позиция «{row.product_name}» сохранена; сумма {as_text(totals.sum)}"
+    return f"Позиция «{row.product_name}» сохранена; сумма {rub(totals.sum)}"
 
 
 def _writable(row: ProductRow) -> dict[str, object]:

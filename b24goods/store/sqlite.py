@@ -111,7 +111,7 @@ class SqliteStore:
              descending: bool = False) -> list[tuple[str, Doc]]:
         order = "DESC" if descending else "ASC"
         op = "<" if descending else ">"
-        sql = f"SELECT key, data FROM docs WHERE ns=? AND coll=?"  # noqa: S608 - fixed fragments only
+        sql = "SELECT key, data FROM docs WHERE ns=? AND coll=?"  # noqa: S608 - fixed fragments only
         args: list[Any] = [ns, coll]
         if start_after is not None:
             sql += f" AND key {op} ?"
