@@ -43,6 +43,11 @@ class Preview:
     def ok(self) -> bool:
         return not self.errors and self.result is not None
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the import passes over (title and totals rows, unknown columns): shown, not blocking."""
+        return [i for i in (self.result.issues if self.result else []) if i not in self.errors]
+
 
 def preview_import(rest: RestClient, portal: PortalStore, doc: DocumentRef, data: bytes, filename: str, *,
                    mode: str, create_products: bool, max_bytes: int) -> Preview:

@@ -116,20 +116,27 @@ def test_preview_lists_every_error_by_line_and_writes_nothing(app_sqlite: Any, p
     assert writes == [] and sb.rows(2, deal) == []
 
 
-def test_confirmed_import_shows_the_new_rows(app_sqlite: Any, page: Any) -> None:
+def test_confirmed_import_shows_the_new_rows(app_sqlite: Any, page: Any, tmp_path: Path) -> None:
     sb = app_sqlite.sandbox
     deal = sb.add_deal(title="Заказ из Excel", assignedById=2)
     open_tab(page, sb, deal)
-    page.set_input_files("input[name=file]", str(SAMPLES / "order-excel-cp1251.csv"))
+    form = tmp_path / "order-form.csv"  # the sample under a title line and over a totals line
+    lines = SAMPLES.joinpath("order-excel-cp1251.csv").read_bytes().rstrip(b"\r\n").split(b"\r\n")
+    form.write_bytes(b"\r\n".join(["Спецификация к заказу".encode("cp1251"), *lines,
+                                    "Итого;;;;".encode("cp1251")]) + b"\r\n")
+    page.set_input_files("input[name=file]", str(form))
     page.click("text=Проверить файл")
     page.wait_for_selector("#preview-rows")
     planned = page.locator("#preview-rows tbody tr, #preview-rows tr:has(td)").count()
     assert planned == 5
+    shot(page, "tab-preview-form")
+    warnings = page.inner_text("#preview-warnings")
+    assert "над заголовком пропущены: 1" in warnings and f"Итоговые строки не импортируются: {len(lines) + 2}" in warnings
     assert "товар из каталога" in page.inner_text("#preview-rows")
     assert sb.rows(2, deal) == []  # the preview wrote nothing
     page.click("#confirm-import")
     page.wait_for_selector("#message")
-    assert "Импорт «order-excel-cp1251.csv» из вкладки: добавлено 5" in page.inner_text("#message")
+    assert "Импорт «order-form.csv» из вкладки: добавлено 5" in page.inner_text("#message")
     rows = sb.rows(2, deal)
     assert len(rows) == 5
     shown = page.locator("table.rows tbody tr[data-row]").count()
