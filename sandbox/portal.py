@@ -118,6 +118,9 @@ class Portal:
         self.automation: dict[tuple[int, str], list[dict[str, Any]]] = {}
         self.workflows: dict[str, Workflow] = {}
         self.files: dict[int, dict[str, Any]] = {}
+        # A method the portal refuses (a user without rights, an object deleted meanwhile): name, params →
+        # the fault to answer with, or None to run it. Batch sub-commands are asked one by one.
+        self.refuse: Callable[[str, dict[str, Any]], RestFault | None] | None = None
         self.omit_totals = False  # True: list answers carry ``next`` but no ``total`` (tolerance tests)
         self.file_proxy_auth = False  # True: a file link answers 401 unless it carries a valid ``auth`` token
         self.calls: list[str] = []  # every REST method called, in order (batch sub-calls included)

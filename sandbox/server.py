@@ -59,6 +59,10 @@ def dispatch(portal: Portal, ctx: Ctx, method: str, params: dict[str, Any]) -> P
         raise RestFault("ACCESS_DENIED", "Application context required", 403)
     if name in portal.operating_limit:
         raise RestFault("OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit.", 429)
+    if portal.refuse is not None:
+        fault = portal.refuse(name, params)
+        if fault is not None:
+            raise fault
     if name == "batch":
         return Page(run_batch(ctx, params, lambda m, p: dispatch(portal, ctx, m, p)))
     handler = METHODS.get(name)

@@ -18,14 +18,14 @@ from typing import Any, Literal, Protocol
 
 from .. import costs
 from ..bitrix import crm
-from ..bitrix.client import RestClient
+from ..bitrix.client import Command, RestClient
 from ..bitrix.payloads import DocumentRef
 from ..domain.csv_rows import parse_rows
 from ..domain.csv_table import read_table
 from ..domain.format import rub
 from ..domain.import_plan import ImportPlan, PlannedRow, build_plan, describe
 from ..domain.rows import ProductRow
-from ..errors import CsvError, NotFound
+from ..errors import CsvError, DomainError, NotFound, RestError
 from ..store.models import Settings
 from ..store.portal import PortalStore
 from . import catalog
@@ -123,17 +123,23 @@ def plan_import(rest: RestClient, settings: Settings,
     except NotFound:
         item, existing = {}, []
     if not item:
-        from ..errors import DomainError
-
         raise DomainError(f"Документ {req.doc.key} не найден", code="DOCUMENT_NOT_FOUND")
     matches, units = catalog.lookup(rest, settings, parsed.rows, want_units=any(r.unit for r in parsed.rows))
     plan = build_plan(parsed.rows, matches, existing, mode=req.mode, create_products=req.create_products, units=units)
     return plan, filename, issues + parsed.warnings, existing, issues
 
 
-def _ops(plan: ImportPlan) -> list[dict[str, Any]]:
-    ops: list[dict[str, Any]] = [{"op": r.op, "planned": r.model_dump(mode="json")} for r in plan.rows if r.op != "skip"]
-    ops += [{"op": "delete", "row_id": rid} for rid in plan.deletes]
+def _ops(plan: ImportPlan, existing: list[ProductRow]) -> list[dict[str, Any]]:
+    """The writes of a plan. Updates and deletes keep the row as it was (``before``), so a write the portal
+    refuses halfway can be taken back: an import is applied whole or not at all."""
+    before = {r.id: r.to_bitrix() for r in existing if r.id is not None}
+    ops: list[dict[str, Any]] = []
+    for r in plan.rows:
+        if r.op == "update":
+            ops.append({"op": "update", "planned": r.model_dump(mode="json"), "before": before.get(r.existing_row_id)})
+        elif r.op == "add":
+            ops.append({"op": "add", "planned": r.model_dump(mode="json")})
+    ops += [{"op": "delete", "row_id": rid, "before": before.get(rid)} for rid in plan.deletes]
     return ops
 
 
@@ -151,7 +157,7 @@ def run_import(rest: RestClient, portal: PortalStore | None, settings: Settings,
             result.rows_added, result.rows_updated, result.rows_skipped = plan.count("add"), plan.count("update"), plan.count("skip")
             result.products_created, result.report = len(plan.drafts), "Пробный запуск, ничего не записано.\n" + report
             return result
-        ops = _ops(plan)
+        ops = _ops(plan, existing)
         chunks = [ops[i:i + CHUNK] for i in range(0, len(ops), CHUNK)]
         for index, chunk in enumerate(chunks):
             cp.save_chunk(index, {"state": "planned", "ops": chunk})
@@ -197,8 +203,13 @@ def _write_chunks(rest: RestClient, doc: DocumentRef, cp: Checkpoints, created: 
             if chunk.get("state") == "sent":
                 already = _reconcile(rest, doc, ops, base_ids)
             cp.save_chunk(index, {**chunk, "state": "sent"})
-            ids = _send(rest, doc, ops, created, already)
-            chunk = {**chunk, "state": "done", "row_ids": ids}
+            sent = _send(rest, doc, ops, created, already)
+            if sent.error is not None:
+                if sent.error.retryable:
+                    raise sent.error  # the job stays pending and resumes from this chunk
+                _take_back(rest, doc, cp, index, ops, sent)
+                raise ImportRefused(sent.error, sent.failed_line)
+            chunk = {**chunk, "state": "done", "row_ids": sent.ids}
             cp.save_chunk(index, chunk)
             if progress:
                 progress(index + 1, total)
@@ -221,8 +232,18 @@ def _row_fields(op: dict[str, Any], created: dict[str, int]) -> ProductRow:
     return row
 
 
+@dataclass
+class Sent:
+    """One chunk's batch: the rows it added and updated, and the first refusal (if any)."""
+
+    ids: dict[str, int] = field(default_factory=dict)  # op index → new row id
+    done: set[int] = field(default_factory=set)  # op indexes the portal carried out
+    error: RestError | None = None
+    failed_line: int | None = None
+
+
 def _send(rest: RestClient, doc: DocumentRef, ops: list[dict[str, Any]], created: dict[str, int],
-          already: dict[int, int]) -> dict[str, int]:
+          already: dict[int, int]) -> Sent:
     adds, updates, deletes = [], [], []
     for n, op in enumerate(ops):
         if op["op"] == "add" and n not in already:
@@ -232,15 +253,62 @@ def _send(rest: RestClient, doc: DocumentRef, ops: list[dict[str, Any]], created
         elif op["op"] == "delete":
             deletes.append((f"d{n}", int(op["row_id"])))
     res = rest.batch(crm.row_write_commands(doc, adds, updates, deletes))
+    sent = Sent(ids={str(n): rid for n, rid in already.items()}, done=set(already))
     for key, err in res.errors.items():
-        if not (key.startswith("d") and isinstance(err, NotFound)):
-            raise err
-    ids = {str(n): rid for n, rid in already.items()}
+        if key.startswith("d") and isinstance(err, NotFound):
+            continue  # already gone: what a delete wants
+        if sent.error is None or (sent.error.retryable and not err.retryable):
+            sent.error = err
+            sent.failed_line = (ops[int(key[1:])].get("planned") or {}).get("line")
+    for key in [k for k, _ in adds] + [k for k, _, _ in updates] + [k for k, _ in deletes]:
+        if key not in res.errors or (key.startswith("d") and isinstance(res.errors[key], NotFound)):
+            sent.done.add(int(key[1:]))
     for key, _ in adds:
         rid = crm.added_row_id(res.results.get(key))
         if rid:
-            ids[key[1:]] = rid
-    return ids
+            sent.ids[key[1:]] = rid
+    return sent
+
+
+class ImportRefused(DomainError):
+    """The portal refused a write for good: what the import had written is taken back."""
+
+    code = "IMPORT_REFUSED"
+
+    def __init__(self, cause: RestError, line: int | None) -> None:
+        where = f"строку {line}" if line else "запись"
+        super().__init__(f"Портал отклонил {where} ({cause.code}: {cause.message}); импорт отменён, позиции "
+                         f"остались как были", code=self.code)
+        self.cause = cause
+
+
+def _take_back(rest: RestClient, doc: DocumentRef, cp: Checkpoints, failed: int, ops: list[dict[str, Any]],
+               sent: Sent) -> None:
+    """Undo every write of this import: rows added are deleted, rows updated get their values back, rows
+    deleted (``replace``) come back as new rows with the same content. One batch (chunked by the client)."""
+    commands: list[Command] = []
+    for index in range(failed + 1):
+        chunk = cp.chunk(index) if index < failed else {"ops": ops, "row_ids": sent.ids}
+        done = set(range(len(chunk.get("ops") or []))) if index < failed else sent.done
+        for n, op in enumerate(chunk.get("ops") or []):
+            if n not in done:
+                continue
+            if op["op"] == "add" and (chunk.get("row_ids") or {}).get(str(n)):
+                commands.append((f"x{index}_{n}", "crm.item.productrow.delete", {"id": int(chunk["row_ids"][str(n)])}))
+            elif op["op"] == "update" and op.get("before"):
+                commands.append((f"x{index}_{n}", "crm.item.productrow.update", {
+                    "id": int(op["planned"]["existing_row_id"]), "fields": op["before"]}))
+            elif op["op"] == "delete" and op.get("before"):
+                commands.append((f"x{index}_{n}", "crm.item.productrow.add", {
+                    "fields": {"ownerId": doc.id, "ownerType": doc.owner_type, **op["before"]}}))
+    if not commands:
+        return
+    res = rest.batch(commands)
+    if res.errors:
+        first = next(iter(res.errors.values()))
+        raise DomainError(f"Портал отклонил запись, и откат импорта не завершён ({first.code}): проверьте позиции "
+                          f"документа {doc.key} вручную", code="IMPORT_ROLLBACK_INCOMPLETE")
+    cp.save(rolled_back=True)
 
 
 def _reconcile(rest: RestClient, doc: DocumentRef, ops: list[dict[str, Any]], base_ids: set[int]) -> dict[int, int]:
