@@ -16,7 +16,7 @@ from .base import Activity, Prop
 def run(ctx: RobotContext) -> dict[str, Any]:
     users, _ = props.users(ctx.props, "notify_users")
     req = AgreementRequest(
-        agreement=ctx.document, on=props.a_date(ctx.props, "agreement_date") or props.today(),
+        agreement=ctx.document, on=props.a_date(ctx.props, "agreement_date") or props.today(ctx.settings().timezone),
         row_name_template=props.text(ctx.props, "row_name"), new_closedate=props.a_date(ctx.props, "new_closedate"),
         update_item_dates=props.flag(ctx.props, "update_item_dates"), notify_users=users, user_id=ctx.user_id,
         client_endpoint=ctx.pc.installation.client_endpoint)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from b24goods.domain.money import to_decimal
+from b24goods.domain.portal_time import portal_today
 from b24goods.errors import PropertyError
 
 
@@ -101,5 +102,6 @@ def users(props: dict[str, Any], name: str) -> tuple[list[int], list[str]]:
     return list(dict.fromkeys(ids)), other
 
 
-def today() -> date:
-    return datetime.now().date()
+def today(timezone: str | None) -> date:
+    """Today in the portal's time zone (the server runs in UTC)."""
+    return portal_today(timezone)

@@ -18,6 +18,7 @@ from .bitrix import crm
 from .bitrix.client import RestClient
 from .bitrix.payloads import DEAL_TYPE_ID, DocumentRef
 from .domain.people import match_user
+from .domain.portal_time import portal_today
 from .domain.rows import ProductRow
 from .locking import item_documents
 from .store.base import now_utc
@@ -69,7 +70,7 @@ def assign(rest: RestClient, portal: PortalStore, deal_id: int, *, default_execu
     known: dict[str, dict[str, Any]] = dict(state.get("rows") or {})
     result = TaskResult()
     adds, updates = [], []
-    due = deadline(item, deadline_days, date.today())
+    due = deadline(item, deadline_days, portal_today(portal.settings().timezone))
     for row in wanted:
         info = meta.get(str(row.id)) or {}
         responsible = default_executor

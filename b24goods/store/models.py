@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..domain.portal_time import DEFAULT_TIMEZONE
+
 
 class Installation(BaseModel):
     """A portal's installation: endpoints, token pair and the application token that verifies its calls."""
@@ -41,6 +43,7 @@ class Settings(BaseModel):
     article_property_id: int | None = None
     base_price_type_id: int | None = None
     currency: str = "RUB"
+    timezone: str = DEFAULT_TIMEZONE  # IANA name: "today" for agreement dates and task deadlines
     deal_only_row_prefixes: list[str] = Field(default_factory=lambda: ["Доп. соглашение", "Доставка"])
     margin_viewers: list[int] = Field(default_factory=list)  # who sees cost and margin in the tab (user ids)
     margin_viewer_departments: list[int] = Field(default_factory=list)  # ... or whole departments
