@@ -88,6 +88,10 @@ CASES = [
     Case("dash-in-optional-cells", cp1251("Наименование;Кол-во;Цена;Скидка;НДС\nСтул;2;500;-;—\n"),
          rows={"Стул": ("2", "500")}),
     Case("dash-quantity-is-an-error", cp1251("Наименование;Кол-во;Цена\nСтул;-;500\n"), errors=[(2, "не число")]),
+    Case("english-comma-thousands-beside-dot-decimals",
+         'Name,Qty,Price\nDesk,2,"1,250"\nChair,1.5,99.90\n'.encode(), rows={"Desk": ("2", "1250"), "Chair": ("1.5", "99.9")}),
+    Case("english-comma-thousands-without-evidence", 'Name,Qty,Price\nDesk,2,"1,250"\nChair,1,99\n'.encode(),
+         errors=[(2, "неоднозначно")]),
     Case("zero-quantity-and-bad-vat", cp1251("Наименование;Кол-во;Цена;НДС\nСтул;0;500;20\nСтол;1;500;120\n"),
          errors=[(2, "больше нуля"), (3, "НДС")]),
 ]

@@ -157,14 +157,46 @@ _EXCEL_EXP = re.compile(r"^[+-]?\d+([.,]\d+)?[eE][+-]?\d+$")
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")
 
 
-def parse_number(raw: str) -> Decimal:
-    """``45 900,00`` / ``45\u00a0900,00`` / ``1.234,5`` / ``1,234.5`` / ``3,5`` / ``350 ₽`` → Decimal."""
+_COMMA_GROUPS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+")  # 1,250 — thousands in English, 1.25 in Russian
+
+
+def _number_text(raw: str) -> str:
     text = _SPACES.sub("", raw.strip())
-    text = re.sub(r"(руб\.?|р\.|₽|rub)$", "", text, flags=re.I)
+    return re.sub(r"(руб\.?|р\.|₽|rub)$", "", text, flags=re.I)
+
+
+def decimal_mark(cells: list[str]) -> str | None:
+    """``.`` or ``,``: what the file's unambiguous numbers use for decimals (``None``: they do not say).
+
+    ``99.90``, ``3.5`` or ``1,234.50`` speak for a dot; ``45 900,00`` or ``3,5`` for a comma; ``1,250``,
+    ``1.250`` and whole numbers say nothing.
+    """
+    dot = comma = 0
+    for raw in cells:
+        text = _number_text(raw.rstrip("%").strip())
+        if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+\.\d+|[+-]?\d*\.\d+", text) and not re.fullmatch(
+                r"[+-]?[1-9]\d{0,2}(\.\d{3})+", text):
+            dot += 1
+        elif re.fullmatch(r"[+-]?\d{1,3}(\.\d{3})+,\d+|[+-]?\d*,\d+", text) and not _COMMA_GROUPS.fullmatch(text):
+            comma += 1
+    return "." if dot > comma else "," if comma > dot else None
+
+
+def parse_number(raw: str, comma_groups: bool | None = False) -> Decimal:
+    """``45 900,00`` / ``45\u00a0900,00`` / ``1.234,5`` / ``1,234.5`` / ``3,5`` / ``350 ₽`` → Decimal.
+
+    ``comma_groups`` says what ``1,250`` is in this file: thousands (``True``, a file with dot decimals), a
+    decimal comma (``False``, the Russian default), or unknown (``None``: an error, never a guess).
+    """
+    text = _number_text(raw)
     if not text:
         raise ValueError("пусто")
     if _EXCEL_EXP.match(text):
         raise ValueError("число в экспоненциальной записи (Excel потерял цифры)")
+    if _COMMA_GROUPS.fullmatch(text) and comma_groups is not False:
+        if comma_groups is None:
+            raise ValueError("неоднозначно: тысячи или дробная часть? Запишите число без разделителя тысяч")
+        return Decimal(text.replace(",", ""))
     if "," in text and "." in text:
         if text.rfind(",") > text.rfind("."):
             text = text.replace(".", "").replace(",", ".")
@@ -235,6 +267,9 @@ def parse_rows(table: Table, filename: str, *, price_includes_vat_default: bool 
     if issues:
         return ParsedFile(filename, table.encoding, table.delimiter, columns, rows, issues, warnings)
     width = len(header.cells)
+    numeric = [c for c in columns if c.field in ("quantity", "price", "discount", "vat", "cost")]
+    mark = decimal_mark([r.cells[c.index] for r in records for c in numeric if c.index < len(r.cells)])
+    comma_groups = True if mark == "." else False if mark == "," or table.delimiter != "," else None
     summaries: list[int] = []
     for record in records:
         if is_summary(record, by_field):
@@ -246,7 +281,7 @@ def parse_rows(table: Table, filename: str, *, price_includes_vat_default: bool 
             issues.append(Issue(record.line, None, f"в строке {len(record.cells)} ячеек, а в заголовке {width}: "
                                                    f"проверьте разделители и кавычки"))
             continue
-        row = _parse_record(record, by_field, issues, price_includes_vat_default, default_vat)
+        row = _parse_record(record, by_field, issues, price_includes_vat_default, default_vat, comma_groups)
         if row is not None:
             rows.append(row)
     if summaries:
@@ -256,7 +291,7 @@ def parse_rows(table: Table, filename: str, *, price_includes_vat_default: bool 
 
 
 def _parse_record(record: Record, cols: dict[str, Column], issues: list[Issue], vat_default: bool,
-                  default_vat: Decimal | None) -> CsvRow | None:
+                  default_vat: Decimal | None, comma_groups: bool | None = False) -> CsvRow | None:
     before = len(issues)
 
     def number(name: str, *, required: bool, label: str) -> Decimal | None:
@@ -269,7 +304,7 @@ def _parse_record(record: Record, cols: dict[str, Column], issues: list[Issue], 
                 issues.append(Issue(record.line, column.title if column else label, "не заполнено"))
             return None
         try:
-            return parse_number(raw.rstrip("%").strip() if name in ("discount", "vat") else raw)
+            return parse_number(raw.rstrip("%").strip() if name in ("discount", "vat") else raw, comma_groups)
         except ValueError as exc:
             issues.append(Issue(record.line, column.title if column else label, f"«{raw}» — {exc}"))
             return None

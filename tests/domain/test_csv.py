@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from b24goods.domain.csv_rows import classify, parse_number, parse_rows
+from b24goods.domain.csv_rows import classify, decimal_mark, parse_number, parse_rows
 from b24goods.domain.csv_table import read_table, sniff_delimiter
 from b24goods.domain.import_plan import CatalogProduct, build_plan, describe
 from b24goods.domain.rows import ProductRow
@@ -152,3 +152,20 @@ def test_sniffing_ignores_a_title_line_without_separators() -> None:
 
 def cp1251_bytes(text: str) -> bytes:
     return text.replace("\n", "\r\n").encode("cp1251")
+
+
+@pytest.mark.parametrize("cells, mark", [
+    (["45900.00", "3.5", "1"], "."), (["1,234.50"], "."), (["45 900,00", "3,5"], ","), (["1.234,50"], ","),
+    (["1,250", "1.250", "12", ""], None), (["99.90", "45 900,00", "3,5"], ","),
+])
+def test_the_file_tells_its_decimal_mark(cells: list[str], mark: str | None) -> None:
+    assert decimal_mark(cells) == mark
+
+
+def test_comma_groups_follow_the_file() -> None:
+    assert parse_number("1,250", comma_groups=True) == D("1250")
+    assert parse_number("12,345,678", comma_groups=True) == D("12345678")
+    assert parse_number("1,250", comma_groups=False) == D("1.250")
+    assert parse_number("1,5", comma_groups=True) == D("1.5")  # not a thousands group: a decimal comma anyway
+    with pytest.raises(ValueError, match="неоднозначно"):
+        parse_number("1,250", comma_groups=None)
