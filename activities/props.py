@@ -12,10 +12,18 @@ from b24goods.domain.portal_time import portal_today
 from b24goods.errors import PropertyError
 
 
-def _scalar(value: Any) -> Any:
+def _values(value: Any) -> list[Any]:
+    """A property's values: PHP form keys give a list, or a dict when the indexes are sparse (``[1]``, ``[3]``)."""
+    if isinstance(value, dict):
+        return list(value.values())  # in the form's order, which is the index order
     if isinstance(value, list):
-        return value[0] if value else None
-    return value
+        return value
+    return [] if value in (None, "") else [value]
+
+
+def _scalar(value: Any) -> Any:
+    values = _values(value)
+    return values[0] if values else None
 
 
 def text(props: dict[str, Any], name: str, default: str = "") -> str:
@@ -85,8 +93,7 @@ def a_date(props: dict[str, Any], name: str) -> date | None:
 
 def users(props: dict[str, Any], name: str) -> tuple[list[int], list[str]]:
     """``user_12`` values → user ids. Groups and roles (``group_...``, ``Author``...) are returned apart."""
-    raw = props.get(name)
-    values = raw if isinstance(raw, list) else ([] if raw in (None, "") else [raw])
+    values = _values(props.get(name))
     ids: list[int] = []
     other: list[str] = []
     for item in values:
