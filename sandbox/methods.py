@@ -389,6 +389,10 @@ def derive_row(row: dict[str, Any]) -> None:
 
 
 def fill_row(portal: Portal, row: dict[str, Any], fields: dict[str, Any]) -> None:
+    """``productId`` names a catalog product or is left out (a free-text row): the docs answer an unknown one,
+    0 included, with ``INVALID_ARG_VALUE`` (``crm-item-productrow-add.md``)."""
+    if fields.get("productId") not in (None, "") and int(fields["productId"]) not in portal.products:
+        raise RestFault("INVALID_ARG_VALUE", "The product with the provided productId was not found", 400)
     for key in ROW_WRITABLE:
         if key in fields:
             row[key] = fields[key]

@@ -38,6 +38,8 @@ def canon(row: ProductRow | dict[str, Any]) -> dict[str, Any]:
     """Comparable field values (numbers normalised, so 20 == 20.0)."""
     data = row.to_bitrix() if isinstance(row, ProductRow) else row
     out = {f: _norm(data.get(f)) for f in FIELDS}
+    if out["productId"] is None:
+        out["productId"] = "0"  # a free-text row: written without productId, compared as "no product"
     if out["discountTypeId"] in (None, "2"):
         out["discountSum"] = None  # derived for percent discounts
     if out["taxRate"] is None:
@@ -201,6 +203,8 @@ def _fields_from(merged: dict[str, Any], like: ProductRow, source: dict[str, Any
             out[f] = value or ""
         elif f == "taxIncluded" and value is not None:
             out[f] = value
+    if not out.get("productId"):
+        out.pop("productId", None)  # free text: a productId of 0 names no catalog product
     if out.get("discountTypeId") == 1:
         out.pop("discountRate", None)
         out["discountSum"] = float(Decimal(merged.get("discountSum") or 0))

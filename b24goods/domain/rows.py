@@ -72,9 +72,12 @@ class ProductRow(BaseModel):
         return self.type == SERVICE_ROW_TYPE
 
     def to_bitrix(self) -> dict[str, Any]:
-        """Writable fields for ``crm.item.productrow.add/update`` (numbers as JSON numbers)."""
+        """Writable fields for ``crm.item.productrow.add/update`` (numbers as JSON numbers).
+
+        A free-text row leaves ``productId`` out: the docs create a row with no catalog link then, and answer
+        a ``productId`` not in the catalog (0 included) with ``INVALID_ARG_VALUE``.
+        """
         out: dict[str, Any] = {
-            "productId": self.product_id,
             "productName": self.product_name,
             "price": float(self.price if self.price is not None else ZERO),
             "quantity": float(self.quantity),
@@ -90,6 +93,8 @@ class ProductRow(BaseModel):
             out["taxRate"] = float(self.tax_rate)
         if self.measure_code is not None:
             out["measureCode"] = self.measure_code
+        if self.product_id:
+            out["productId"] = self.product_id
         return out
 
 
