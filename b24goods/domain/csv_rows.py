@@ -14,12 +14,13 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from . import format as fmt
 from .csv_table import Record, Table
-from .money import HUNDRED, ZERO
-from .rows import Discount, DiscountKind
+from .money import CENT, HUNDRED, ZERO, money
+from .rows import Discount, DiscountKind, price_from_list
 
 FIELDS = ("name", "article", "xml_id", "quantity", "unit", "price", "discount", "vat", "cost", "executor", "kind",
-          "note")
+          "note", "total", "position")
 
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": ("наименование", "наименование товара", "название", "товар", "товар услуга", "товары услуги",
@@ -35,7 +36,14 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "executor": ("исполнитель", "ответственный", "executor", "assignee", "responsible"),
     "kind": ("тип", "вид", "type", "kind"),
     "note": ("примечание", "комментарий", "note", "comment", "notes"),
+    # Columns of an order form that are not imported but are known: the row total is computed from quantity,
+    # price and discount (and cross-checked against this column); the position number is the form's own.
+    "total": ("сумма", "итого", "всего", "сумма итого", "сумма со скидкой", "итого со скидкой", "total",
+              "line total", "row total", "sum", "subtotal"),
+    "position": ("", "п п", "пп", "n", "no", "nn", "номер", "номер строки", "поз", "line", "line no", "pos"),
 }
+INFORMATIONAL = ("total", "position")  # recognized, never imported
+_AMBIGUOUS_QUANTITY = "amount"  # a quantity, unless the file has another quantity column: then the row total
 _INDEX = {syn: canon for canon, syns in _SYNONYMS.items() for syn in syns}
 SERVICE_UNITS = {"усл", "услуга", "усл.", "service", "svc"}
 SERVICE_KINDS = {"услуга", "service", "усл"}
@@ -135,15 +143,17 @@ def map_columns(header: Record) -> tuple[list[Column], list[str], list[Issue]]:
     unknown: list[str] = []
     issues: list[Issue] = []
     seen: dict[str, str] = {}
-    for index, title in enumerate(header.cells):
-        if not title:
-            continue
-        canon, includes, kind = classify(title)
+    classified = [(index, title, *classify(title)) for index, title in enumerate(header.cells) if title]
+    quantities = [t for _, t, canon, _, _ in classified if canon == "quantity"]
+    for index, title, canon, includes, kind in classified:
+        if canon == "quantity" and len(quantities) > 1 and normalize_header(title) == _AMBIGUOUS_QUANTITY:
+            canon = "total"  # «Qty» beside «Amount»: the amount is money
         if canon is None:
             unknown.append(title)
             continue
         if canon in seen:
-            issues.append(Issue(header.line, title, f"столбец повторяет «{seen[canon]}»"))
+            if canon not in INFORMATIONAL:  # a second «Сумма» or «№» is harmless; a second «Цена» is not
+                issues.append(Issue(header.line, title, f"столбец повторяет «{seen[canon]}»"))
             continue
         seen[canon] = title
         columns.append(Column(index, title, canon, includes, kind))
@@ -162,7 +172,7 @@ _COMMA_GROUPS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+")  # 1,250 — thousands
 
 def _number_text(raw: str) -> str:
     text = _SPACES.sub("", raw.strip())
-    return re.sub(r"(руб\.?|р\.|₽|rub)$", "", text, flags=re.I)
+    return re.sub(r"(руб\.?|р\.?|₽|rub\.?)$", "", text, flags=re.I)
 
 
 def decimal_mark(cells: list[str]) -> str | None:
@@ -284,10 +294,45 @@ def parse_rows(table: Table, filename: str, *, price_includes_vat_default: bool 
         row = _parse_record(record, by_field, issues, price_includes_vat_default, default_vat, comma_groups)
         if row is not None:
             rows.append(row)
+            if "total" in by_field:
+                mismatch = total_mismatch(row, _cell(record, by_field["total"]), comma_groups)
+                if mismatch:
+                    warnings.append(Issue(record.line, by_field["total"].title, mismatch).text())
     if summaries:
         warnings.append(f"Итоговые строки не импортируются: {', '.join(map(str, summaries))}")
     rows = merge_duplicates(rows, issues)
+    if not rows and not issues:
+        issues.append(Issue(header.line, None, "в файле нет ни одной строки с товарами под заголовком"))
     return ParsedFile(filename, table.encoding, table.delimiter, columns, rows, issues, warnings)
+
+
+def total_mismatch(row: CsvRow, raw_total: str, comma_groups: bool | None) -> str | None:
+    """Why the file's own row total (``Сумма``) disagrees with quantity × price − discount, or ``None``.
+
+    The column is not imported (the total is always computed), but a total that matches no reading of the row
+    (with or without VAT, before or after the discount) usually means a misread number: worth a warning that
+    names the line. Excel rounds the unit price to kopecks, so a kopeck per unit is tolerated.
+    """
+    if not raw_total or raw_total in _BLANK_NUMBER:
+        return None
+    try:
+        stated = parse_number(raw_total, comma_groups)
+    except ValueError:
+        return f"«{raw_total}» — не число (столбец не импортируется, но проверьте строку)"
+    factor = Decimal(1) + (row.vat or ZERO) / HUNDRED
+    readings = set()
+    for discount in (row.discount, Discount()):
+        for includes in (True, False):
+            pricing = price_from_list(row.list_price, row.quantity, tax_rate=row.vat, list_includes_tax=includes,
+                                      discount=discount)
+            gross = money(pricing.price * row.quantity)
+            readings |= {gross, money(gross / factor)}
+    tolerance = CENT * (row.quantity + 1)
+    if any(abs(stated - value) <= tolerance for value in readings):
+        return None
+    expected = money(row.list_price * row.quantity)
+    return (f"сумма {fmt.number(stated)} не сходится с количеством и ценой ({fmt.quantity(row.quantity)} × "
+            f"{fmt.number(row.list_price)} = {fmt.number(expected)}): проверьте числа в строке")
 
 
 def _parse_record(record: Record, cols: dict[str, Column], issues: list[Issue], vat_default: bool,
@@ -303,6 +348,8 @@ def _parse_record(record: Record, cols: dict[str, Column], issues: list[Issue], 
             if required:
                 issues.append(Issue(record.line, column.title if column else label, "не заполнено"))
             return None
+        if name == "vat":
+            raw = re.sub(r"^(ндс|vat)\s*", "", raw, flags=re.I)  # «НДС 20%»
         try:
             return parse_number(raw.rstrip("%").strip() if name in ("discount", "vat") else raw, comma_groups)
         except ValueError as exc:

@@ -83,7 +83,7 @@ def test_corpus_errors_name_the_line(case) -> None:  # type: ignore[no-untyped-d
         return
     found = [(i.line, i.text()) for i in parsed.issues]
     for line, word in case.errors:
-        assert any(l == line and word in text for l, text in found), (line, word, found)
+        assert any(at == line and word in text for at, text in found), (line, word, found)
 
 
 def test_price_setting_decides_for_a_plain_price_header() -> None:
@@ -169,3 +169,43 @@ def test_comma_groups_follow_the_file() -> None:
     assert parse_number("1,5", comma_groups=True) == D("1.5")  # not a thousands group: a decimal comma anyway
     with pytest.raises(ValueError, match="неоднозначно"):
         parse_number("1,250", comma_groups=None)
+
+
+@pytest.mark.parametrize("raw, value", [("1000р", "1000"), ("1 200 р.", "1200"), ("99,90 rub.", "99.90")])
+def test_rouble_marks_after_a_number(raw: str, value: str) -> None:
+    assert parse_number(raw) == D(value)
+
+
+def test_a_vat_cell_may_name_the_tax() -> None:
+    parsed = parse("Наименование;Кол-во;Цена;НДС\nСтол;1;100;НДС 20%\nСтул;1;100;Без НДС\n".encode("cp1251"))
+    assert parsed.ok and [r.vat for r in parsed.rows] == [D(20), D(0)]
+
+
+def test_form_columns_are_known_not_unknown() -> None:
+    parsed = parse("№ п/п;Наименование;Кол-во;Цена;Сумма, руб.\n1;Стол;2;1 000,00;2 000,00\n".encode("cp1251"))
+    assert parsed.ok and [r.name for r in parsed.rows] == ["Стол"]
+    assert not [w for w in parsed.warnings if "Неизвестные" in w]
+
+
+def test_a_row_total_that_disagrees_is_named_by_line() -> None:
+    """``1,250`` read as 1,25 (a comma decimal) while the row's own total says 375: the line is flagged."""
+    text = ("Наименование;Кол-во;Цена;Скидка;НДС;Сумма\n"
+            "Стол;2;1 000,00;10;20;2 160,00\n"     # after discount, VAT added: agrees
+            "Стул;4;500;0;20;2000\n"               # without VAT: agrees
+            "Шкаф;3;1,250;0;0;375,00\n")           # disagrees
+    parsed = parse(text.encode("cp1251"))
+    assert parsed.ok and len(parsed.rows) == 3
+    flagged = [w for w in parsed.warnings if "не сходится" in w]
+    assert len(flagged) == 1 and flagged[0].startswith("строка 4, столбец «Сумма»") and "375,00" in flagged[0]
+
+
+def test_amount_beside_a_quantity_is_money_alone_it_is_a_quantity() -> None:
+    both = parse(b"Name,Qty,Price,Amount\nTable,2,10.50,21.00\n")
+    assert both.ok and both.rows[0].quantity == D(2)
+    alone = parse(b"Name,Price,Amount\nTable,10.50,3\n")
+    assert alone.ok and alone.rows[0].quantity == D(3)
+
+
+def test_a_header_without_rows_is_refused() -> None:
+    parsed = parse("Наименование;Кол-во;Цена\n;;\n".encode("cp1251"))
+    assert not parsed.ok and "нет ни одной строки" in parsed.issues[0].reason
