@@ -188,6 +188,36 @@ def test_install_twice_leaves_the_same_state(app: Any) -> None:
     assert len(sb.portal.types) == 2  # smart processes found, not created again
 
 
+def _refuse_binding(sb: Any, event: str) -> None:
+    from sandbox.portal import RestFault
+
+    def refuse(method: str, params: dict[str, Any]) -> Any:
+        if method == "event.bind" and str(params.get("event", "")).upper() == event:
+            return RestFault("ERROR_EVENT_NOT_FOUND", "Event not found", 400)
+        return None
+    sb.portal.refuse = refuse
+
+
+def test_a_portal_without_the_optional_item_add_event_still_installs(app: Any) -> None:
+    sb = app.sandbox
+    sb.portal.events.clear()
+    _refuse_binding(sb, "ONCRMDYNAMICITEMADD")
+    resp = sb.install_app(app.fn("install"))
+    assert resp.status_code == 200, resp.text
+    assert "ONCRMDYNAMICITEMADD" not in resp.json()["events_bound"]
+    assert "event.bind ONCRMDYNAMICITEMADD: ERROR_EVENT_NOT_FOUND" in resp.json()["warnings"]
+    assert {e["event"] for e in sb.portal.events} == {"ONCRMDEALUPDATE", "ONCRMDYNAMICITEMUPDATE", "ONAPPUNINSTALL"}
+
+
+def test_a_refused_required_event_fails_the_install_with_its_code(app: Any) -> None:
+    sb = app.sandbox
+    _refuse_binding(sb, "ONCRMDEALUPDATE")
+    before = app.portal_store().installation()
+    resp = sb.install_app(app.fn("install"))
+    assert resp.status_code >= 400 and "ERROR_EVENT_NOT_FOUND" in resp.text
+    assert app.portal_store().installation() == before  # nothing stored from the failed install
+
+
 def test_install_event_delivered_to_the_events_path_installs(app: Any) -> None:
     sb = app.sandbox
     resp = sb.install_app(app.fn("events"))
