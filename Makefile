@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: setup demo test bench serve clean
+.PHONY: setup demo test lint bench serve clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,12 @@ demo: setup
 	@mkdir -p var
 	$(PY) -m b24goods demo
 
-test: setup
+# Lint first: ruff (rules in pyproject.toml) over everything, mypy over the code that ships.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy b24goods activities functions sandbox infra bench main.py
+
+test: lint
 	$(PY) -m pytest
 
 bench: setup

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .base import Activity
 from .apply_agreement import ACTIVITY as APPLY_AGREEMENT
 from .assign_executors import ACTIVITY as ASSIGN_EXECUTORS
+from .base import Activity
 from .import_csv import ACTIVITY as IMPORT_CSV
 from .lock_rows import ACTIVITY as LOCK_ROWS
 from .notify import ACTIVITY as NOTIFY

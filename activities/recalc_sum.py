@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from b24goods.domain.format import rub
 from b24goods.errors import PropertyError
 from b24goods.robot import RobotContext
-from b24goods.domain.format import rub
 from b24goods.totals import compute_totals, deal_of, returns_of, write_sum
 
 from . import props

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from . import costs
 from .bitrix import crm
@@ -45,7 +45,7 @@ class AgreementRequest:
 
 def signed_file(item: dict[str, Any], settings: Settings) -> dict[str, Any] | None:
     """The signed scan: the configured file field, else any UF field of the agreement holding a file."""
-    def is_file(v: Any) -> bool:
+    def is_file(v: Any) -> TypeGuard[dict[str, Any]]:
         return isinstance(v, dict) and bool(v.get("id")) and ("url" in v or "urlMachine" in v)
 
     candidates = [settings.agreement_file_field.upper()] if settings.agreement_file_field else \

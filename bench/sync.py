@@ -13,6 +13,7 @@ reads/writes/transactions, and wall time from the user's edit to the change bein
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -46,7 +47,12 @@ def _linked_order(s: Any, size: int) -> tuple[int, int, int]:
     wf = s.robot(2, deal, "b24goods_sync_rows")
     assert wf.return_values["error"] == "" and wf.return_values["rows_changed"] == size, wf.return_values
     s.portal.flush()
+    assert item_type is not None, "install sets up the item smart process"
     return deal, item_type, item
+
+
+def _edited(s: Any, deal: int, name: str) -> bool:
+    return any(r["productName"] == name and r["quantity"] == 7.0 for r in s.sandbox.rows(2, deal))
 
 
 def _wait(check: Any, timeout: float = 30.0) -> float:
@@ -66,11 +72,16 @@ def run() -> dict[str, Any]:
             target = s.sandbox.rows(item_type, item)[size // 2]
             held: list[dict[str, Any]] = []
             # the change itself: the item's event is delivered; the deal's echo is held to be measured apart
-            s.portal.event_filter = lambda name, p: (held.append(p) or []) if name == "ONCRMDEALUPDATE" else [p]
+            def hold_deal_echo(name: str, payload: dict[str, Any], held: list[dict[str, Any]] = held
+                               ) -> list[dict[str, Any]]:
+                if name == "ONCRMDEALUPDATE":
+                    held.append(payload)
+                    return []
+                return [payload]
+            s.portal.event_filter = hold_deal_echo
             before = _counters(s)
             s.sandbox.edit_row(target["id"], user_id=4, quantity=7)
-            latency = _wait(lambda: any(r["productName"] == target["productName"] and r["quantity"] == 7.0
-                                        for r in s.sandbox.rows(2, deal)))
+            latency = _wait(functools.partial(_edited, s, deal, target["productName"]))
             s.portal.flush()
             change = _delta(_counters(s), before)
             s.portal.event_filter = None

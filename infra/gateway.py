@@ -41,7 +41,7 @@ def gateway_config(project: str, region: str, specs: list[FunctionSpec] | None =
             method: {"operationId": f"{f.name}_{method}", "x-google-backend": backend,
                      "responses": {"200": {"description": "OK"}, "401": {"description": "call not verified"}}}
             for method in ("post", "get")}
-    body = {"swagger": "2.0", "info": {"title": str(load_manifest().get("service", "b24goods")), "version": "1"},
+    body: dict[str, Any] = {"swagger": "2.0", "info": {"title": str(load_manifest().get("service", "b24goods")), "version": "1"},
             "schemes": ["https"], "produces": ["application/json", "text/html"], "paths": paths}
     body["info"]["version"] = config_id(body)
     return body

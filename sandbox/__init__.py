@@ -70,12 +70,13 @@ class Sandbox:
 
     def add_row(self, entity_type_id: int, owner_id: int, user_id: int = 1, silent: bool = True, **fields: Any) -> int:
         """A row added by a user in the card (``silent`` skips the owner's update event)."""
-        from .methods import productrow_add
         from b24goods.bitrix.payloads import owner_type_of
+
+        from .methods import productrow_add
 
         with self.portal.lock:
             if silent:
-                row = {"id": self.portal.next_id(), "ownerId": owner_id, "ownerType": owner_type_of(entity_type_id),
+                row: dict[str, Any] = {"id": self.portal.next_id(), "ownerId": owner_id, "ownerType": owner_type_of(entity_type_id),
                        "productId": 0, "productName": "", "price": 0.0, "quantity": 1.0, "discountTypeId": 2,
                        "discountRate": 0.0, "discountSum": 0.0, "taxRate": None, "taxIncluded": "N",
                        "measureCode": 796, "measureName": "шт", "sort": 10}

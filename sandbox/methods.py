@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -134,10 +135,13 @@ def _compare(op: str, have: Any, want: Any) -> bool:
 def order_by(items: list[dict[str, Any]], order: Any) -> list[dict[str, Any]]:
     if not isinstance(order, dict):
         return items
-    for key, direction in reversed(list(order.items())):
-        items = sorted(items, key=lambda o, k=key: _num(_field(o, k) or 0),
-                       reverse=str(direction).upper() == "DESC")
+    for key, direction in reversed(list(order.items())):  # stable sorts: the first key decides last
+        items = sorted(items, key=functools.partial(_sort_value, key), reverse=str(direction).upper() == "DESC")
     return items
+
+
+def _sort_value(key: str, item: dict[str, Any]) -> Any:
+    return _num(_field(item, key) or 0)
 
 
 # ---- CRM items -------------------------------------------------------------------------------------------
@@ -503,7 +507,7 @@ def productrow_set(ctx: Ctx, params: dict[str, Any]) -> Any:
         del ctx.portal.rows[rid]
     out = []
     for fields in p(params, "productRows") or []:
-        row = {"id": ctx.portal.next_id(), "ownerId": owner_id, "ownerType": owner_type, "discountTypeId": 2,
+        row: dict[str, Any] = {"id": ctx.portal.next_id(), "ownerId": owner_id, "ownerType": owner_type, "discountTypeId": 2,
                "quantity": 1.0, "taxIncluded": "N", "sort": 10, "productId": 0, "productName": ""}
         fill_row(ctx.portal, row, fields)
         ctx.portal.rows[row["id"]] = row

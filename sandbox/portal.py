@@ -8,6 +8,7 @@ server"), and sends bound events to handlers the same way.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import secrets
@@ -348,6 +349,6 @@ class Portal:
             if self.event_filter:
                 deliveries = self.event_filter(event.upper(), payload)
             for item in deliveries:
-                record = {"event": event.upper(), "fields": fields, "status": None}
+                record: dict[str, Any] = {"event": event.upper(), "fields": fields, "status": None}
                 self.event_log.append(record)
-                self.post_async(binding["handler"], item, lambda s, r=record: r.__setitem__("status", s))
+                self.post_async(binding["handler"], item, functools.partial(record.__setitem__, "status"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ def spec_dir() -> Path:
     raise FileNotFoundError("bitrix24-spec/methods not found: set B24GOODS_SPEC_DIR")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(method: str) -> dict[str, Any] | None:
     if method in EXTRA:
         return EXTRA[method]

@@ -8,8 +8,8 @@ import shutil
 import socket
 import subprocess
 import time
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 SDK = os.environ.get("GCLOUD_SDK_ROOT", "/usr/lib/google-cloud-sdk")
 

@@ -8,7 +8,7 @@ NBSP = "\u00a0"  # thousands are grouped with a non-breaking space, so a sum nev
 
 
 def _group(digits: str) -> str:
-    parts = []
+    parts: list[str] = []
     while len(digits) > 3:
         parts.insert(0, digits[-3:])
         digits = digits[:-3]
@@ -39,7 +39,8 @@ def quantity(value: Decimal | int | str | None) -> str:
     if value is None or value == "":
         return ""
     d = Decimal(str(value)).normalize()
-    places = max(0, -d.as_tuple().exponent) if isinstance(d.as_tuple().exponent, int) else 0
+    exponent = d.as_tuple().exponent
+    places = max(0, -exponent) if isinstance(exponent, int) else 0
     return number(d, min(places, 4))
 
 

@@ -25,7 +25,8 @@ def _settings(rest: RestClient) -> Settings:
         iblock = crm.product_catalog_iblock(rest)
     except RestError:
         return Settings()
-    props = rest.list_all("catalog.productProperty.list", {"filter": {"iblockId": iblock}}, items_key="productProperties") if iblock else []
+    props = rest.list_all("catalog.productProperty.list", {"filter": {"iblockId": iblock}},
+                          items_key="productProperties") if iblock else []
     article = next((p for p in props if str(p.get("code", "")).upper() == "CML2_ARTICLE"), None)
     types = rest.list_all("catalog.priceType.list", {}, items_key="priceTypes")
     base = next((t for t in types if str(t.get("base", "")).upper() == "Y"), None)

@@ -34,7 +34,8 @@ CHUNK = 50
 
 
 class Checkpoints(Protocol):
-    progress: dict[str, Any]
+    @property
+    def progress(self) -> dict[str, Any]: ...
 
     def save(self, **values: Any) -> None: ...
 
@@ -136,7 +137,7 @@ def _ops(plan: ImportPlan, existing: list[ProductRow]) -> list[dict[str, Any]]:
     ops: list[dict[str, Any]] = []
     for r in plan.rows:
         if r.op == "update":
-            ops.append({"op": "update", "planned": r.model_dump(mode="json"), "before": before.get(r.existing_row_id)})
+            ops.append({"op": "update", "planned": r.model_dump(mode="json"), "before": before.get(r.existing_row_id or 0)})
         elif r.op == "add":
             ops.append({"op": "add", "planned": r.model_dump(mode="json")})
     ops += [{"op": "delete", "row_id": rid, "before": before.get(rid)} for rid in plan.deletes]
@@ -288,7 +289,7 @@ def _take_back(rest: RestClient, doc: DocumentRef, cp: Checkpoints, failed: int,
     deleted (``replace``) come back as new rows with the same content. One batch (chunked by the client)."""
     commands: list[Command] = []
     for index in range(failed + 1):
-        chunk = cp.chunk(index) if index < failed else {"ops": ops, "row_ids": sent.ids}
+        chunk: dict[str, Any] = cp.chunk(index) if index < failed else {"ops": ops, "row_ids": sent.ids}
         done = set(range(len(chunk.get("ops") or []))) if index < failed else sent.done
         for n, op in enumerate(chunk.get("ops") or []):
             if n not in done:

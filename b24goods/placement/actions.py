@@ -18,6 +18,7 @@ from ..bitrix import crm
 from ..bitrix.client import RestClient
 from ..bitrix.payloads import DocumentRef
 from ..domain.csv_rows import parse_number
+from ..domain.format import rub
 from ..domain.money import HUNDRED, ZERO
 from ..domain.rows import Discount, ProductRow, field_values, price_from_list
 from ..errors import CsvError, DomainError, PropertyError
@@ -26,7 +27,6 @@ from ..orders import load
 from ..store.base import now_utc
 from ..store.models import HistoryEntry, RowChange
 from ..store.portal import PortalStore
-from ..domain.format import rub
 from ..totals import compute_totals, deal_of, write_sum
 
 SOURCE = "placement"

@@ -20,7 +20,8 @@ from ..bitrix.payloads import DocumentRef, PlacementCall, parse_model
 from ..context import portal_context, store, verify_caller
 from ..errors import AuthFailed, B24GoodsError, CallerError, ForgedCall, PayloadError, RestError
 from ..store.portal import PortalStore
-from . import actions, session as sessions
+from . import actions
+from . import session as sessions
 from .render import render_tab
 from .view import build_view, can_see_costs, document_of_placement
 

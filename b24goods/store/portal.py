@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from .base import DocumentStore, Doc, now_utc, sortable_key
+from .base import Doc, DocumentStore, now_utc, sortable_key
 from .models import HistoryEntry, Installation, Job, Settings
 
 IDEMPOTENCY_TTL = timedelta(days=7)

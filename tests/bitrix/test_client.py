@@ -9,7 +9,14 @@ import requests
 
 from b24goods.bitrix.client import RestClient
 from b24goods.errors import (
-    AccessDenied, AuthFailed, InvalidArgument, NotFound, RateLimited, RestError, ServerError, TransportError,
+    AccessDenied,
+    AuthFailed,
+    InvalidArgument,
+    NotFound,
+    RateLimited,
+    RestError,
+    ServerError,
+    TransportError,
     rest_error_from,
 )
 

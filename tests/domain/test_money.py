@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 from b24goods.domain.money import format_rub, money, percent_of, to_decimal, unit
 from b24goods.domain.rows import (
-    Discount, DiscountType, ProductRow, derive_prices, document_totals, price_from_list, row_totals,
+    Discount,
+    DiscountType,
+    ProductRow,
+    derive_prices,
+    document_totals,
+    price_from_list,
+    row_totals,
     rows_without_price,
 )
 

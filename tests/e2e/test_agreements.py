@@ -177,4 +177,4 @@ def test_two_agreements_at_the_same_moment_both_apply(app_firestore: Any) -> Non
     assert len([r for r in sb.rows(2, deal) if r["productName"].startswith("Доп. соглашение")]) == 2
     state = app.portal_store().order(deal)
     assert {a["state"] for a in state["agreements"].values()} == {"applied"}
-    assert len(state["lock"]["baselines"]["2:%d" % deal]) == 7
+    assert len(state["lock"]["baselines"][f"2:{deal}"]) == 7

@@ -28,8 +28,9 @@ def run_import(app: Any, item_id: int, entity_type_id: int = 2, **props: str) ->
 
 
 def rows_of(sb: Any, item_id: int, entity_type_id: int = 2) -> dict[str, tuple[str, str]]:
-    return {r["productName"]: (f"{D(str(r['quantity'])):f}".rstrip("0").rstrip("."), f"{D(str(r['price'])):f}".rstrip("0").rstrip("."))
-            for r in sb.rows(entity_type_id, item_id)}
+    def plain(value: Any) -> str:
+        return f"{D(str(value)):f}".rstrip("0").rstrip(".")
+    return {r["productName"]: (plain(r["quantity"]), plain(r["price"])) for r in sb.rows(entity_type_id, item_id)}
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
