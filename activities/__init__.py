@@ -1,29 +1,43 @@
-"""Every robot the application registers. ``install`` registers exactly what :data:`ALL` holds."""
+"""Every robot the application registers. ``install`` registers exactly what :data:`ALL` holds.
+
+The robots' modules are imported lazily: a deployed function imports only its own robot (``recalc_sum`` does
+not pay at cold start for the CSV importer or the agreements), while ``install`` and the worker, which need
+all of them or any one of them by code, import what they ask for.
+"""
 
 from __future__ import annotations
 
-from .apply_agreement import ACTIVITY as APPLY_AGREEMENT
-from .assign_executors import ACTIVITY as ASSIGN_EXECUTORS
-from .base import Activity
-from .import_csv import ACTIVITY as IMPORT_CSV
-from .lock_rows import ACTIVITY as LOCK_ROWS
-from .notify import ACTIVITY as NOTIFY
-from .recalc_sum import ACTIVITY as RECALC_SUM
-from .sync_rows import ACTIVITY as SYNC_ROWS
+import importlib
+from typing import TYPE_CHECKING, Any
 
-ALL: tuple[Activity, ...] = (RECALC_SUM, IMPORT_CSV, LOCK_ROWS, APPLY_AGREEMENT, NOTIFY, ASSIGN_EXECUTORS,
-                             SYNC_ROWS)
+if TYPE_CHECKING:
+    from .base import Activity
+
+# robot CODE → module in this package (the module's ACTIVITY has that code: tests/test_manifest.py checks it);
+# the order is the order of registration
+MODULES: dict[str, str] = {
+    "b24goods_recalc_sum": "recalc_sum",
+    "b24goods_import_csv": "import_csv",
+    "b24goods_lock_rows": "lock_rows",
+    "b24goods_apply_agreement": "apply_agreement",
+    "b24goods_notify": "notify",
+    "b24goods_assign_executors": "assign_executors",
+    "b24goods_sync_rows": "sync_rows",
+}
+
+
+def _load(module: str) -> Activity:
+    activity: Activity = importlib.import_module(f"{__name__}.{module}").ACTIVITY
+    return activity
 
 
 def by_code(code: str) -> Activity:
-    for activity in ALL:
-        if activity.code == code:
-            return activity
-    raise KeyError(code)
+    if code not in MODULES:
+        raise KeyError(code)
+    return _load(MODULES[code])
 
 
-def by_function(name: str) -> Activity:
-    for activity in ALL:
-        if activity.function == name:
-            return activity
-    raise KeyError(name)
+def __getattr__(name: str) -> Any:
+    if name == "ALL":  # every robot, in registration order
+        return tuple(_load(module) for module in MODULES.values())
+    raise AttributeError(name)

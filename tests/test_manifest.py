@@ -28,6 +28,32 @@ def test_every_robot_has_a_function_in_the_manifest() -> None:
     assert {a.function for a in ALL} <= set(http_targets())
 
 
+def test_the_robot_table_names_each_module_by_its_own_code() -> None:
+    import activities
+
+    modules = {p.stem for p in (ROOT / "activities").glob("*.py")} - {"__init__", "base", "props"}
+    assert set(activities.MODULES.values()) == modules  # a new robot module cannot be left unregistered
+    for code, module in activities.MODULES.items():
+        assert activities.by_code(code).code == code and activities.by_code(code).function == module
+    assert [a.code for a in activities.ALL] == list(activities.MODULES)
+
+
+def test_a_robot_function_imports_only_its_own_robot() -> None:
+    """Cold start: ``recalc_sum`` does not load the CSV importer, the agreements or the other robots."""
+    import ast
+    import subprocess
+    import sys
+
+    probe = ("import sys, main; main.recalc_sum; "
+             "print(sorted(m for m in sys.modules if m.startswith(('activities.', 'b24goods.importing', "
+             "'b24goods.agreements', 'b24goods.sync'))))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    loaded = ast.literal_eval(out.stdout)  # a printed list of module names
+    assert "activities.recalc_sum" in loaded
+    assert not [m for m in loaded if m.startswith(("activities.import_csv", "activities.apply_agreement",
+                                                    "b24goods.importing", "b24goods.agreements", "b24goods.sync"))]
+
+
 def test_unknown_target_is_an_attribute_error() -> None:
     import pytest
 
