@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Request, Response, jsonify
 
+from .bitrix.oauth import robot_token
 from .bitrix.payloads import RobotCall, parse_model, request_data
 from .context import store, verify_caller
 from .errors import B24GoodsError, PayloadError
@@ -69,7 +70,8 @@ def robot_endpoint(activity: Activity) -> Callable[[Request], Any]:
             get_queue(db).enqueue(portal.member_id, job.id)
             return jsonify({"status": "queued", "job": job.id})
         try:
-            done = run_job(db, portal.member_id, job.id)
+            with robot_token(portal.member_id, call.auth.access_token):
+                done = run_job(db, portal.member_id, job.id)
         except B24GoodsError as exc:
             if not exc.retryable:
                 raise

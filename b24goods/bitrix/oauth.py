@@ -5,12 +5,24 @@ RU-region portals, ``oauth.bitrix24.tech``; a sandbox or an on-premise portal na
 hard-coded. Each refresh returns a new refresh token; whether the old one stays valid is not documented, so
 two instances refreshing at once could invalidate each other: a lease in the store serialises refreshes and
 the loser simply re-reads the token the winner saved (``settings/oauth/index.md``).
+
+A robot call carries a fresh token of its own (the robot's run-as user, which registration sets to the
+installing admin). When the stored token has expired and cannot be refreshed (the OAuth server is down, the
+client secret is wrong or not configured), a robot running inside its own request goes on with that token
+rather than failing the business process: :func:`robot_token` offers it for the request alone. It is never
+stored, never used for another portal or another request, and never offered by events, whose tokens belong to
+whoever edited the order.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
@@ -19,8 +31,38 @@ from ..config import Config
 from ..errors import AuthFailed, B24GoodsError, TransportError, rest_error_from
 from ..store.portal import PortalStore
 
+log = logging.getLogger(__name__)
+
 LEASE = "oauth-refresh"
 LEASE_SECONDS = 20.0
+
+
+@dataclass
+class _Offered:
+    member_id: str
+    token: str
+    in_use: bool = False  # the stored token failed to refresh: this request goes on with the offered one
+
+
+_offered: ContextVar[_Offered | None] = ContextVar("b24goods_robot_token", default=None)
+
+
+@contextmanager
+def robot_token(member_id: str, access_token: str | None) -> Iterator[None]:
+    """Within a verified robot call: its own token, the fallback when the portal's pair cannot be refreshed."""
+    if not access_token:
+        yield
+        return
+    reset = _offered.set(_Offered(member_id, access_token))
+    try:
+        yield
+    finally:
+        _offered.reset(reset)
+
+
+def _offered_for(member_id: str) -> _Offered | None:
+    offered = _offered.get()
+    return offered if offered is not None and offered.member_id == member_id else None
 
 
 def token_url(server_endpoint: str | None, client_endpoint: str) -> str:
@@ -41,13 +83,27 @@ class PortalTokens:
         self._token: str | None = None  # kept in memory: one store read per refresh, not per call
 
     def access_token(self) -> str | None:
+        offered = _offered_for(self.portal.member_id)
+        if offered is not None and offered.in_use:
+            return offered.token
         if self._token is None:
             inst = self.portal.installation(fresh=True)
             self._token = inst.access_token if inst else None
         return self._token
 
     def refresh(self, stale_token: str | None) -> str:
-        self._token = self._refresh(stale_token)
+        offered = _offered_for(self.portal.member_id)
+        if offered is not None and offered.token == stale_token:
+            offered.in_use = False  # the robot's own token has expired too: back to the portal's pair
+            offered = None
+        try:
+            self._token = self._refresh(stale_token)
+        except B24GoodsError as exc:
+            if offered is None:
+                raise
+            log.info("token refresh failed (%s): the robot call goes on with its own token", exc.code)
+            offered.in_use = True
+            return offered.token
         return self._token
 
     def _refresh(self, stale_token: str | None) -> str:

@@ -264,6 +264,28 @@ def test_forged_uninstall_is_refused(app: Any) -> None:
     assert app.portal_store().installation().active
 
 
+def test_a_robot_goes_on_with_its_own_token_when_the_portals_cannot_be_refreshed(
+        app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stored pair has expired and the OAuth server refuses the client (wrong secret): the robot call's own
+    fresh token still gets the business process its answer, and is not stored."""
+    from b24goods.config import reset_config
+    from b24goods.context import reset_clients
+
+    sb = app.sandbox
+    deal = sb.add_deal()
+    sb.add_row(2, deal, productName="X", price=10, quantity=3)
+    stored = app.portal_store().installation()
+    sb.portal.expire_all_tokens()
+    monkeypatch.setenv("B24GOODS_CLIENT_SECRET", "not-the-secret")
+    reset_config()
+    reset_clients()
+    wf = app.run_robot(2, deal, "b24goods_recalc_sum")
+    assert wf.return_values["error"] == "" and wf.return_values["sum"] == 30.0
+    assert sb.item(2, deal)["opportunity"] == 30.0
+    after = app.portal_store().installation()
+    assert (after.access_token, after.refresh_token) == (stored.access_token, stored.refresh_token)
+
+
 def test_expired_token_is_refreshed_through_the_oauth_server(app: Any) -> None:
     sb = app.sandbox
     deal = sb.add_deal()
