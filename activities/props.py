@@ -70,11 +70,19 @@ def number(props: dict[str, Any], name: str) -> Decimal | None:
 
 
 def parse_date(value: str) -> date:
-    """``21.08.2026``, ``21.08.2026 14:00:00``, ``2026-08-21`` or ``2026-08-21T14:00:00+03:00``."""
+    """A date as the portal formats it (``bitrix24-rest.md`` §2.3: the site's format, not ISO).
+
+    ``21.08.2026`` (Russian and most cultures), ``08/21/2026`` (the English culture: month first; day first only
+    where the first number cannot be a month, ``21/08/2026``), ``2026-08-21``; any time part is ignored.
+    """
     value = value.strip()
     m = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T].*)?", value)
     if m:
         return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T].*)?", value)
+    if m:
+        first, second, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        return date(year, second, first) if first > 12 else date(year, first, second)
     m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?", value)
     if m:
         return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
@@ -88,7 +96,8 @@ def a_date(props: dict[str, Any], name: str) -> date | None:
     try:
         return parse_date(value)
     except ValueError:
-        raise PropertyError(f"Параметр «{name}»: не дата («{value}»); ожидается ДД.ММ.ГГГГ") from None
+        raise PropertyError(f"Параметр «{name}»: не дата («{value}»); ожидается ДД.ММ.ГГГГ, ММ/ДД/ГГГГ или "
+                            f"ГГГГ-ММ-ДД") from None
 
 
 def users(props: dict[str, Any], name: str) -> tuple[list[int], list[str]]:

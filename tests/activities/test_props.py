@@ -38,3 +38,18 @@ def test_flags_dates_numbers_and_choices() -> None:
 def test_bad_values_name_the_property(call) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(PropertyError, match="«x»"):
         call({"x": "maybe"})
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("21.08.2026", date(2026, 8, 21)), ("21.08.2026 14:00:00", date(2026, 8, 21)),
+    ("08/21/2026", date(2026, 8, 21)), ("08/21/2026 2:00:00 pm", date(2026, 8, 21)),  # English culture
+    ("21/08/2026", date(2026, 8, 21)), ("2026-08-21T14:00:00+03:00", date(2026, 8, 21)),
+])
+def test_dates_in_the_portals_own_format(raw: str, expected: date) -> None:
+    assert props.a_date({"d": raw}, "d") == expected
+
+
+@pytest.mark.parametrize("raw", ["31.02.2026", "13/13/2026", "21 августа"])
+def test_impossible_dates_name_the_property(raw: str) -> None:
+    with pytest.raises(PropertyError, match="«d»: не дата"):
+        props.a_date({"d": raw}, "d")
