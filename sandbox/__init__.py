@@ -29,7 +29,7 @@ class Sandbox:
     @classmethod
     def start(cls, *, seed_data: bool = True, port: int = 0) -> Sandbox:
         portal = Portal()
-        server = ServerThread(create_app(portal), port=port)
+        server = ServerThread(create_app(portal), port=port, quiet=True)
         portal.base_url = server.url
         if seed_data:
             seed(portal)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from b24goods.bitrix.phpform import parse_pairs
 
@@ -148,11 +148,19 @@ def create_app(portal: Portal) -> Flask:
     return app
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """The portal's own access log is the portal's business: it stays out of the application's logs."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
 class ServerThread:
     """A WSGI app served on a loopback port in a background thread."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.server = make_server(host, port, app, threaded=True)
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, quiet: bool = False) -> None:
+        self.server = make_server(host, port, app, threaded=True,
+                                  request_handler=_QuietHandler if quiet else None)
         self.port = self.server.server_port
         self.url = f"http://{host}:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -27,10 +27,12 @@ from typing import Any, Protocol
 
 import requests
 
+from .. import redact
 from ..errors import RateLimited, RestError, ServerError, TokenExpired, TransportError, rest_error_from
 from .phpform import build_query
 
 log = logging.getLogger(__name__)
+redact.install()  # urllib3 logs request lines, query strings included, at DEBUG
 
 BATCH_LIMIT = 50
 PAGE_SIZE = 50
