@@ -40,7 +40,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     # price and discount (and cross-checked against this column); the position number is the form's own.
     "total": ("сумма", "итого", "всего", "сумма итого", "сумма со скидкой", "итого со скидкой", "total",
               "line total", "row total", "sum", "subtotal"),
-    "position": ("", "п п", "пп", "n", "no", "nn", "номер", "номер строки", "поз", "line", "line no", "pos"),
+    "position": ("п п", "пп", "n", "no", "nn", "номер", "номер строки", "поз", "line", "line no", "pos"),
 }
 INFORMATIONAL = ("total", "position")  # recognized, never imported
 _AMBIGUOUS_QUANTITY = "amount"  # a quantity, unless the file has another quantity column: then the row total
@@ -129,6 +129,8 @@ def classify(title: str) -> tuple[str | None, bool | None, DiscountKind]:
         elif re.search(r"(руб|₽|за ед|на ед|per unit|money)", raw) or "за ед" in base:
             kind = "per_unit"
         return "discount", None, kind
+    if not base:  # a title of marks only: «№» or «#» numbers the rows; «%» or «-» says nothing
+        return ("position" if re.search(r"[№#]", title) else None), None, kind
     canon = _INDEX.get(base)
     if canon is None:
         for syn, candidate in _INDEX.items():

@@ -181,6 +181,12 @@ def test_a_vat_cell_may_name_the_tax() -> None:
     assert parsed.ok and [r.vat for r in parsed.rows] == [D(20), D(0)]
 
 
+@pytest.mark.parametrize("title, field", [("№", "position"), ("#", "position"), ("№ п/п", "position"),
+                                          ("%", None), ("-", None), ("Сумма, руб.", "total")])
+def test_columns_of_marks_only(title: str, field: str | None) -> None:
+    assert classify(title)[0] == field
+
+
 def test_form_columns_are_known_not_unknown() -> None:
     parsed = parse("№ п/п;Наименование;Кол-во;Цена;Сумма, руб.\n1;Стол;2;1 000,00;2 000,00\n".encode("cp1251"))
     assert parsed.ok and [r.name for r in parsed.rows] == ["Стол"]
