@@ -17,10 +17,10 @@ demo: setup
 	@mkdir -p var
 	$(PY) -m b24goods demo
 
-# Lint first: ruff (rules in pyproject.toml) over everything, mypy over the code that ships.
+# Lint first: ruff (rules in pyproject.toml) and mypy, over the code and its tests.
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy b24goods activities functions sandbox infra bench main.py
+	$(VENV)/bin/mypy b24goods activities functions sandbox infra bench tests main.py
 
 test: lint
 	$(PY) -m pytest

@@ -106,8 +106,8 @@ def serve_app(monkeypatch: pytest.MonkeyPatch, sandbox: Any, store_url: str, que
         from b24goods.context import store
         from b24goods.jobs import get_queue
 
-        queue = get_queue(store())
-        wait = getattr(queue, "wait_idle", None)
+        jobs = get_queue(store())
+        wait = getattr(jobs, "wait_idle", None)
         if wait:
             wait(30)
         sandbox.portal.flush(10)

@@ -84,8 +84,11 @@ def test_rate_limit_is_retried_until_it_passes(sandbox: Any) -> None:
     slept: list[float] = []
     import time
 
-    client = RestClient(sandbox.portal.client_endpoint, tokens=Tokens(sandbox),
-                        sleep=lambda s: (slept.append(s), time.sleep(0.05)), backoff_base=0.01)
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(0.05)
+
+    client = RestClient(sandbox.portal.client_endpoint, tokens=Tokens(sandbox), sleep=sleep, backoff_base=0.01)
     deal = sandbox.add_deal()
     for _ in range(12):
         assert client.result("crm.item.get", {"entityTypeId": 2, "id": deal})["item"]["id"] == deal
@@ -106,7 +109,7 @@ def test_expired_token_is_refreshed_once_and_retried(sandbox: Any) -> None:
     client = make_client(sandbox)
     sandbox.portal.expire_all_tokens()
     assert client.result("crm.type.list") == {"types": []}
-    assert client.tokens.refreshes == 1  # type: ignore[attr-defined]
+    assert isinstance(client.tokens, Tokens) and client.tokens.refreshes == 1
 
 
 def test_write_is_not_retried_on_transport_error() -> None:
@@ -160,7 +163,8 @@ class CannedSession:
     """A ``requests.Session`` stand-in answering every POST with one JSON body (unit tests only)."""
 
     def __init__(self, body: dict[str, Any]) -> None:
-        self.body, self.headers = body, {}
+        self.body = body
+        self.headers: dict[str, str] = {}
 
     def post(self, url: str, json: Any = None, timeout: float = 0) -> Any:
         body = self.body

@@ -38,7 +38,8 @@ def test_a_robot_call_goes_on_with_its_own_token_for_that_request_only(tmp_path:
         assert tokens.refresh("stored-expired") == "robot-fresh"
         assert tokens.access_token() == "robot-fresh"  # later calls of this request skip the failed refresh
     assert tokens.access_token() == "stored-expired"  # not kept past the request
-    assert tokens.portal.installation(fresh=True).access_token == "stored-expired"  # never stored  # type: ignore[union-attr]
+    stored = tokens.portal.installation(fresh=True)
+    assert stored is not None and stored.access_token == "stored-expired"  # never stored
 
 
 def test_another_portals_robot_token_is_never_used(tmp_path: Path) -> None:

@@ -99,5 +99,8 @@ def test_event_fields() -> None:
 def test_the_document_an_event_speaks_of(event: str, fields: dict[str, str], expected: object) -> None:
     call = EventCall.model_validate({"event": event, "data": {"FIELDS": fields}, "auth": {"member_id": "m"}})
     doc = call.document
-    assert (doc.entity_type_id, doc.id) == expected if expected else doc is None
+    if expected:
+        assert doc is not None and (doc.entity_type_id, doc.id) == expected
+    else:
+        assert doc is None
     assert call.name == event.split("_1038")[0]

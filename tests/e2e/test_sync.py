@@ -41,6 +41,14 @@ def by_name(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {r["productName"]: r for r in rows}
 
 
+def hold_all(held: list[dict[str, Any]]) -> Any:
+    """An event filter that delivers nothing and keeps every event, to be delivered later by the test."""
+    def event_filter(name: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        held.append(payload)
+        return []
+    return event_filter
+
+
 def test_item_edit_reaches_the_deal_and_back(app: Any) -> None:
     sb = app.sandbox
     deal, item_type, item = linked_order(app)
@@ -93,7 +101,7 @@ def test_both_sides_edited_at_once(app: Any) -> None:
     sb = app.sandbox
     deal, item_type, item = linked_order(app)
     held: list[dict[str, Any]] = []
-    sb.portal.event_filter = lambda name, payload: held.append(payload) or []
+    sb.portal.event_filter = hold_all(held)
     facade_deal = by_name(sb.rows(2, deal))["Фасад"]
     facade_item = by_name(sb.rows(item_type, item))["Фасад"]
     sb.edit_row(facade_deal["id"], user_id=3, price=3100)  # different fields: both kept
@@ -126,7 +134,7 @@ def test_duplicated_and_reordered_events_give_the_same_end_state(app_sqlite: Any
     sb = app_sqlite.sandbox
     deal, item_type, item = linked_order(app_sqlite)
     held: list[dict[str, Any]] = []
-    sb.portal.event_filter = lambda name, payload: held.append(payload) or []
+    sb.portal.event_filter = hold_all(held)
     rows = by_name(sb.rows(item_type, item))
     sb.edit_row(rows["Фасад"]["id"], user_id=4, quantity=9)
     sb.edit_row(rows["Столешница"]["id"], user_id=4, price=6000)

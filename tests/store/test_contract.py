@@ -104,7 +104,8 @@ def test_jobs_and_leases(db: Any) -> None:
         return job
 
     portal.update_job("j1", step)
-    assert portal.job("j1").progress == {"chunks": 1}
+    job = portal.job("j1")
+    assert job is not None and job.progress == {"chunks": 1}
     assert portal.acquire_lease("refresh", "w1", 30)
     assert not portal.acquire_lease("refresh", "w2", 30)
     portal.release_lease("refresh", "w1")
