@@ -39,8 +39,10 @@ def handle_event(call: EventCall, portal_factory: Callable[[str], PortalStore]) 
     if name == "ONAPPUNINSTALL":
         from .install import uninstall
 
-        uninstall(portal_factory(call.auth.member_id), call.auth.application_token)
-        return {"status": "uninstalled"}
+        data = call.data if isinstance(call.data, dict) else {}
+        clean = str(data.get("CLEAN", "0")).strip() in ("1", "Y")
+        uninstall(portal_factory(call.auth.member_id), call.auth.application_token, clean=clean)
+        return {"status": "uninstalled", "data_deleted": clean}
     portal = verify_caller(call.auth.member_id, call.auth.application_token)
     results: dict[str, Any] = {"status": "ok", "event": name}
     for handler in _HANDLERS.get(name, []):

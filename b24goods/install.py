@@ -205,7 +205,9 @@ def setup_catalog(rest: RestClient, portal: PortalStore, report: InstallReport) 
         report.warnings.append(f"catalog not inspected ({exc.code}): products are matched by name only")
 
 
-def uninstall(portal: PortalStore, application_token: str | None) -> None:
+def uninstall(portal: PortalStore, application_token: str | None, *, clean: bool = False) -> None:
+    """``ONAPPUNINSTALL``: the tokens are forgotten at once. ``clean`` (the admin ticked "delete application
+    data", ``data[CLEAN]=1``) deletes everything the application holds for this portal."""
     inst = portal.installation()
     if inst is None:
         return
@@ -213,7 +215,11 @@ def uninstall(portal: PortalStore, application_token: str | None) -> None:
         raise CallerError("application_token does not match the installation")
     from .context import reset_clients
     from .registry import unregister
+    from .robot import forget_open_jobs
 
     portal.forget_tokens()
     reset_clients(portal.member_id)
     unregister(portal.store, portal.member_id)
+    if clean:
+        forget_open_jobs(portal.store, portal.member_id)
+        portal.purge()

@@ -253,5 +253,18 @@ def open_jobs(db: DocumentStore, limit: int = 200) -> list[tuple[str, str]]:
     return [(d["member_id"], d["job_id"]) for _, d in db.list(*OPEN_JOBS, limit=limit)]
 
 
+def forget_open_jobs(db: DocumentStore, member_id: str, page: int = 200) -> int:
+    """Take a portal's jobs out of the global index (its data is being deleted): keys ``<member_id>:<job>``
+    sort together, so only that portal's entries are read."""
+    prefix, forgotten = f"{member_id}:", 0
+    while True:
+        batch = [k for k, _ in db.list(*OPEN_JOBS, limit=page, start_after=prefix) if k.startswith(prefix)]
+        for key in batch:
+            db.delete(*OPEN_JOBS, key)
+        forgotten += len(batch)
+        if len(batch) < page:
+            return forgotten
+
+
 def new_worker_id() -> str:
     return uuid.uuid4().hex

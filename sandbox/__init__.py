@@ -52,8 +52,8 @@ class Sandbox:
                    "ts": "0", "auth": self.portal.auth_block(admin_id)}
         return requests.post(install_url, data=flatten(payload), timeout=60)
 
-    def uninstall_app(self, events_url: str) -> requests.Response:
-        payload = {"event": "ONAPPUNINSTALL", "data": {"LANGUAGE_ID": "ru", "CLEAN": "0"},
+    def uninstall_app(self, events_url: str, clean: bool = False) -> requests.Response:
+        payload = {"event": "ONAPPUNINSTALL", "data": {"LANGUAGE_ID": "ru", "CLEAN": "1" if clean else "0"},
                    "auth": {k: v for k, v in self.portal.auth_block(1, with_tokens=False).items()}}
         return requests.post(events_url, data=flatten(payload), timeout=60)
 

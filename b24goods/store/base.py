@@ -59,6 +59,11 @@ class DocumentStore(Protocol):
         """Documents ordered by key."""
         ...
 
+    def drop_namespace(self, ns: str) -> int:
+        """Delete every document of a namespace, nested collections included: a portal that uninstalled asking
+        for its data to be removed. Returns how many documents went."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -107,6 +107,15 @@ class FirestoreStore:
                 out.append((snap.id, _plain(data) or {}))
         return out
 
+    def drop_namespace(self, ns: str) -> int:
+        """``recursive_delete`` of the portal's document: every subcollection under it, in bulk writes.
+
+        Its count includes the delete of the portal's own document, which is never written (it only parents
+        collections), so that one is not counted as a document that went."""
+        issued = int(self._client.recursive_delete(self._client.collection(_ROOT).document(ns)))
+        self.stats.writes += max(1, issued)
+        return max(0, issued - 1)
+
     def close(self) -> None:
         close = getattr(self._client, "close", None)
         if close:

@@ -65,6 +65,12 @@ class PortalStore:
         self._memo.pop("installation", None)
         self.store.transact(self.member_id, "portal", "installation", mutate)
 
+    def purge(self) -> int:
+        """``ONAPPUNINSTALL`` with ``CLEAN=1``: the admin asked for the application's data to go. Everything
+        of this portal (installation, settings, orders, history, jobs) is deleted; returns how many documents."""
+        self._memo.clear()
+        return self.store.drop_namespace(self.member_id)
+
     # settings ---------------------------------------------------------------------------------------
     def settings(self) -> Settings:
         if "settings" not in self._memo:

@@ -123,6 +123,11 @@ class SqliteStore:
         out = [(k, json.loads(d)) for k, d in rows]
         return [(k, d) for k, d in out if not is_expired(d)]
 
+    def drop_namespace(self, ns: str) -> int:
+        deleted = self._conn().execute("DELETE FROM docs WHERE ns=?", (ns,)).rowcount
+        self.stats.writes += max(1, deleted)
+        return int(deleted)
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:

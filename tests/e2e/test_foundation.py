@@ -256,6 +256,31 @@ def test_uninstall_forgets_tokens_and_refuses_later_calls(app: Any) -> None:
     assert resp.status_code == 401
 
 
+def test_uninstall_keeps_the_data_unless_the_admin_asks_to_delete_it(app: Any) -> None:
+    from b24goods.context import store
+    from b24goods.robot import OPEN_JOBS
+
+    sb = app.sandbox
+    deal = sb.add_deal()
+    sb.add_row(2, deal, productName="X", price=10, quantity=3)
+    assert app.run_robot(2, deal, "b24goods_recalc_sum").return_values["error"] == ""
+    member = sb.portal.member_id
+    store().put(*OPEN_JOBS, f"{member}:stale", {"member_id": member, "job_id": "stale"})
+    store().put(*OPEN_JOBS, "other-portal:j", {"member_id": "other-portal", "job_id": "j"})
+
+    assert sb.uninstall_app(app.fn("events")).json()["data_deleted"] is False
+    assert app.portal_store().history(deal)  # CLEAN=0: the order's history stays for a reinstall
+    assert sb.install_app(app.fn("install")).status_code == 200
+
+    resp = sb.uninstall_app(app.fn("events"), clean=True)
+    assert resp.status_code == 200 and resp.json()["data_deleted"] is True
+    assert app.portal_store().installation() is None and app.portal_store().history(deal) == []
+    assert [k for k, _ in store().list(*OPEN_JOBS)] == ["other-portal:j"]
+    assert requests.post(app.fn("recalc_sum"), data=robot_form(app), timeout=10).status_code == 401
+    assert sb.install_app(app.fn("install")).status_code == 200  # a fresh install works after the purge
+    assert app.portal_store().installation().active
+
+
 def test_forged_uninstall_is_refused(app: Any) -> None:
     block = app.portal.auth_block(1, with_tokens=False)
     block["application_token"] = "forged"

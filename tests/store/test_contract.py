@@ -127,3 +127,16 @@ def test_order_versions_grow(db: Any) -> None:
     assert portal.update_order(5, lambda o: {**o, "locked": True})["version"] == 1
     assert portal.update_order(5, lambda o: {**o, "x": 1})["version"] == 2
     assert portal.update_order(5, lambda o: None).get("version") == 2
+
+
+def test_drop_namespace_takes_nested_collections_and_nothing_else(db: Any) -> None:
+    for ns in ("m1", "m2"):
+        db.put(ns, "portal", "installation", {"a": 1})
+        db.put(ns, "orders/2:15/history", "k1", {"summary": "x"})
+        db.put(ns, "jobs/j1/chunks", "000001", {"ops": []})
+    assert db.drop_namespace("m1") == 3
+    assert db.get("m1", "portal", "installation") is None
+    assert db.list("m1", "orders/2:15/history") == [] and db.list("m1", "jobs/j1/chunks") == []
+    assert db.get("m2", "portal", "installation") == {"a": 1}
+    assert [k for k, _ in db.list("m2", "orders/2:15/history")] == ["k1"]
+    assert db.drop_namespace("m1") == 0
