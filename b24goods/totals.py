@@ -41,12 +41,12 @@ def write_sum(rest: RestClient, doc: DocumentRef, item: dict[str, Any], totals: 
     fields: dict[str, Any] = {}
     current = to_decimal(item.get("opportunity") or 0)
     if money(current) != totals.sum or str(item.get("isManualOpportunity", "N")).upper() != "Y":
-        fields["opportunity"] = float(totals.sum)
+        fields["opportunity"] = totals.sum
         fields["isManualOpportunity"] = "Y"
     if cost_field:
-        fields[cost_field] = float(totals.cost_sum)
+        fields[cost_field] = totals.cost_sum
     if margin_field:
-        fields[margin_field] = float(totals.margin)
+        fields[margin_field] = totals.margin
     if not fields:
         return False
     crm.update_item(rest, doc, fields)

@@ -17,12 +17,15 @@ Nothing here logs a parameter, a token or a URL with credentials: only method na
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol
 
 import requests
@@ -32,6 +35,22 @@ from ..errors import RateLimited, RestError, ServerError, TokenExpired, Transpor
 from .phpform import build_query
 
 log = logging.getLogger(__name__)
+
+_NUMBER_MARK = "\u0001b24dec\u0001"  # a control character: json.dumps always escapes it, no text carries it
+_MARKED_NUMBER = re.compile(r'"\\u0001b24dec\\u0001(-?[0-9]+(?:\.[0-9]+)?)\\u0001b24dec\\u0001"')
+
+
+def _exact(value: Any) -> str:
+    if isinstance(value, Decimal) and value.is_finite():
+        return f"{_NUMBER_MARK}{format(value, 'f')}{_NUMBER_MARK}"
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def json_body(data: Any) -> bytes:
+    """A JSON body with ``Decimal`` written as exact number literals: money never passes through a float
+    on its way to the portal (``3434.40`` stays ``3434.40``, an 8-place unit price keeps all its digits)."""
+    text = json.dumps(data, ensure_ascii=False, default=_exact)
+    return _MARKED_NUMBER.sub(r"\1", text).encode("utf-8")
 redact.install()  # urllib3 logs request lines, query strings included, at DEBUG
 
 BATCH_LIMIT = 50
@@ -163,7 +182,8 @@ class RestClient:
         self.stats.http_calls += 1
         self.stats.by_method[method] += 1
         try:
-            resp = self.session.post(self.base_url + method, json=body, timeout=self.timeout)
+            resp = self.session.post(self.base_url + method, data=json_body(body), timeout=self.timeout,
+                                     headers={"Content-Type": "application/json; charset=utf-8"})
         except requests.RequestException as exc:
             log.warning("bitrix24 %s: transport error %s", method, type(exc).__name__)
             raise TransportError(f"no answer from the portal: {type(exc).__name__}", code="TRANSPORT_ERROR",

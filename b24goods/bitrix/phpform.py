@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -72,6 +73,8 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
         out.append((prefix, ""))
     elif isinstance(value, bool):
         out.append((prefix, "1" if value else "0"))
+    elif isinstance(value, Decimal):
+        out.append((prefix, format(value, "f")))  # exact, never an exponent (1E+2)
     else:
         out.append((prefix, str(value)))
 

@@ -187,13 +187,13 @@ def _merge_pair(deal_key: str, pair: Pair, d: ProductRow | None, i: ProductRow |
 
 
 def _fields_from(merged: dict[str, Any], like: ProductRow, source: dict[str, Any]) -> dict[str, Any]:
-    """Writable fields of the merged row (numbers back to JSON numbers)."""
+    """Writable fields of the merged row (numbers back to ``Decimal``: exact on the wire)."""
     out = dict(source)
     for f in FIELDS:
         value = merged.get(f)
         if f in ("price", "quantity", "discountRate", "discountSum", "taxRate"):
             if value is not None:
-                out[f] = float(Decimal(value))
+                out[f] = Decimal(value)
             elif f == "taxRate":
                 out.pop(f, None)
         elif f in ("productId", "discountTypeId", "measureCode"):
@@ -207,8 +207,8 @@ def _fields_from(merged: dict[str, Any], like: ProductRow, source: dict[str, Any
         out.pop("productId", None)  # free text: a productId of 0 names no catalog product
     if out.get("discountTypeId") == 1:
         out.pop("discountRate", None)
-        out["discountSum"] = float(Decimal(merged.get("discountSum") or 0))
+        out["discountSum"] = Decimal(merged.get("discountSum") or 0)
     else:
         out.pop("discountSum", None)
-        out["discountRate"] = float(Decimal(merged.get("discountRate") or 0))
+        out["discountRate"] = Decimal(merged.get("discountRate") or 0)
     return out

@@ -72,25 +72,26 @@ class ProductRow(BaseModel):
         return self.type == SERVICE_ROW_TYPE
 
     def to_bitrix(self) -> dict[str, Any]:
-        """Writable fields for ``crm.item.productrow.add/update`` (numbers as JSON numbers).
+        """Writable fields for ``crm.item.productrow.add/update``; amounts stay ``Decimal`` (the REST client
+        writes them as exact JSON numbers, the store as exact strings).
 
         A free-text row leaves ``productId`` out: the docs create a row with no catalog link then, and answer
         a ``productId`` not in the catalog (0 included) with ``INVALID_ARG_VALUE``.
         """
         out: dict[str, Any] = {
             "productName": self.product_name,
-            "price": float(self.price if self.price is not None else ZERO),
-            "quantity": float(self.quantity),
+            "price": self.price if self.price is not None else ZERO,
+            "quantity": self.quantity,
             "discountTypeId": int(self.discount_type_id),
             "taxIncluded": "Y" if self.tax_included else "N",
             "sort": self.sort,
         }
         if self.discount_type_id == DiscountType.MONEY:
-            out["discountSum"] = float(self.discount_sum)
+            out["discountSum"] = self.discount_sum
         else:
-            out["discountRate"] = float(self.discount_rate)
+            out["discountRate"] = self.discount_rate
         if self.tax_rate is not None:
-            out["taxRate"] = float(self.tax_rate)
+            out["taxRate"] = self.tax_rate
         if self.measure_code is not None:
             out["measureCode"] = self.measure_code
         if self.product_id:

@@ -175,7 +175,7 @@ def create_products(rest: RestClient, portal: PortalStore, settings: Settings, d
         fields: dict[str, Any] = {"iblockId": iblock, "name": draft.name, "xmlId": draft.xml_id, "active": "Y",
                                   "vatIncluded": "Y" if draft.price_includes_vat else "N", "purchasingCurrency": settings.currency}
         if draft.cost is not None:
-            fields["purchasingPrice"] = float(Decimal(draft.cost))
+            fields["purchasingPrice"] = Decimal(draft.cost)
         if draft.article and settings.article_property_id:
             fields[f"property{settings.article_property_id}"] = draft.article
         method = "catalog.product.service.add" if draft.is_service else "catalog.product.add"
@@ -194,7 +194,7 @@ def create_products(rest: RestClient, portal: PortalStore, settings: Settings, d
         if settings.base_price_type_id:
             prices.append((f"p{n}", "catalog.price.add", {"fields": {
                 "productId": known[draft.key], "catalogGroupId": settings.base_price_type_id,
-                "price": float(Decimal(draft.list_price)), "currency": settings.currency}}))
+                "price": Decimal(draft.list_price), "currency": settings.currency}}))
     if prices:
         rest.batch(prices)
     return known

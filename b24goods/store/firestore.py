@@ -10,6 +10,7 @@ expired document as absent because TTL deletion may lag by a day.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from .base import EXPIRES_FIELD, Doc, Mutator, StoreStats, is_expired
@@ -62,7 +63,7 @@ class FirestoreStore:
     def put(self, ns: str, coll: str, key: str, data: Doc, *, expires_at: datetime | None = None) -> None:
         self.stats.writes += 1
         doc = {**data, EXPIRES_FIELD: expires_at} if expires_at else dict(data)
-        self._ref(ns, coll, key).set({**doc, _KEY: key})
+        self._ref(ns, coll, key).set(_storable({**doc, _KEY: key}))
 
     def delete(self, ns: str, coll: str, key: str) -> None:
         self.stats.writes += 1
@@ -82,8 +83,10 @@ class FirestoreStore:
             new = mutate(_plain(current))
             if new is not None:
                 self.stats.writes += 1
-                transaction.set(ref, {**new, _KEY: key})
-                result["doc"] = new
+                stored = _storable({**new, _KEY: key})
+                transaction.set(ref, stored)
+                stored.pop(_KEY, None)
+                result["doc"] = stored
             else:
                 result["doc"] = current
 
@@ -120,6 +123,17 @@ class FirestoreStore:
         close = getattr(self._client, "close", None)
         if close:
             close()
+
+
+def _storable(value: Any) -> Any:
+    """What Firestore can hold: ``Decimal`` (money) as its exact text, as the SQLite adapter stores it."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return {k: _storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_storable(v) for v in value]
+    return value
 
 
 def _plain(doc: Doc | None) -> Doc | None:

@@ -11,6 +11,7 @@ import os
 import sqlite3
 import threading
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from .base import EXPIRES_FIELD, Doc, Mutator, StoreStats, is_expired
@@ -30,6 +31,8 @@ def _dumps(doc: Doc) -> str:
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")  # money is stored exactly, as text (never an exponent)
     return str(value)
 
 

@@ -166,7 +166,7 @@ class CannedSession:
         self.body = body
         self.headers: dict[str, str] = {}
 
-    def post(self, url: str, json: Any = None, timeout: float = 0) -> Any:
+    def post(self, url: str, data: bytes | None = None, timeout: float = 0, headers: Any = None) -> Any:
         body = self.body
 
         class Answer:
@@ -190,3 +190,20 @@ def test_keyless_batch_errors_are_never_taken_for_empty_successes(result_error: 
     res = client.batch([("a", "crm.item.get", {"id": 1}), ("b", "crm.item.get", {"id": 2})])
     assert res.results == {"a": {"item": {"id": 1}}}
     assert {k: type(v) for k, v in res.errors.items()} == expected
+
+
+def test_money_goes_to_the_portal_as_exact_json_numbers() -> None:
+    import json
+    from decimal import Decimal
+
+    from b24goods.bitrix.client import json_body
+    from b24goods.bitrix.phpform import build_query
+
+    body = {"fields": {"price": Decimal("12345678.12345678"), "rate": Decimal("1E+1"), "name": "Фасад \"x\"",
+                       "rows": [Decimal("-0.10")]}}
+    text = json_body(body).decode()
+    assert '"price": 12345678.12345678' in text and '"rate": 10' in text and '"rows": [-0.10]' in text
+    assert json.loads(text, parse_float=Decimal)["fields"]["price"] == Decimal("12345678.12345678")
+    assert float("12345678.12345678") != Decimal("12345678.12345678")  # what a float would have lost
+    assert build_query(body) == ("fields[price]=12345678.12345678&fields[rate]=10&"
+                                 "fields[name]=%D0%A4%D0%B0%D1%81%D0%B0%D0%B4%20%22x%22&fields[rows][0]=-0.10")

@@ -140,3 +140,14 @@ def test_drop_namespace_takes_nested_collections_and_nothing_else(db: Any) -> No
     assert db.get("m2", "portal", "installation") == {"a": 1}
     assert [k for k, _ in db.list("m2", "orders/2:15/history")] == ["k1"]
     assert db.drop_namespace("m1") == 0
+
+
+def test_money_is_stored_exactly(db: Any) -> None:
+    """``Decimal`` amounts come back as their exact text, through put and through transact, on both adapters."""
+    from decimal import Decimal
+
+    db.put("m", "c", "k", {"price": Decimal("12345678.12345678"), "rows": [{"sum": Decimal("0.10")}]})
+    assert db.get("m", "c", "k") == {"price": "12345678.12345678", "rows": [{"sum": "0.10"}]}
+    after = db.transact("m", "c", "k", lambda doc: {**(doc or {}), "tax": Decimal("1E+2")})
+    assert after == {"price": "12345678.12345678", "rows": [{"sum": "0.10"}], "tax": "100"}
+    assert db.get("m", "c", "k") == after
