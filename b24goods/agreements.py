@@ -23,7 +23,7 @@ from .domain.lock import snapshot
 from .domain.money import format_rub
 from .domain.rows import ProductRow, document_totals
 from .errors import DomainError
-from .notify import deal_link, send
+from .messenger import deal_link, send
 from .orders import AgreementRecord, OrderState, change, load, order_lease
 from .store.base import now_utc
 from .store.models import HistoryEntry, RowChange, Settings

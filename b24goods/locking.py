@@ -17,7 +17,7 @@ from .bitrix.client import RestClient
 from .bitrix.payloads import DEAL_TYPE_ID, DocumentRef, EventCall
 from .domain.lock import revert_plan, snapshot
 from .events import on
-from .notify import deal_link, send
+from .messenger import deal_link, send
 from .orders import LockState, OrderState, change, deal_of_document, load, order_lease, remember_document
 from .store.base import now_utc
 from .store.models import HistoryEntry, RowChange

@@ -8,7 +8,7 @@ from typing import Any
 from .bitrix.client import RestClient
 from .bitrix.payloads import DocumentRef
 from .domain.money import format_rub
-from .notify import send
+from .messenger import send
 from .orders import deal_of_document
 from .store.base import now_utc
 from .store.portal import PortalStore

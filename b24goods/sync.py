@@ -23,7 +23,7 @@ from .bitrix.payloads import DEAL_TYPE_ID, DocumentRef, EventCall
 from .domain.merge import Conflict, Pair, Side, merge
 from .domain.rows import ProductRow
 from .events import on
-from .notify import deal_link, send
+from .messenger import deal_link, send
 from .orders import deal_of_document, load, order_lease, remember_document
 from .store.base import now_utc
 from .store.models import HistoryEntry, RowChange

@@ -1,4 +1,5 @@
-"""Notifications (``im.notify.system.add``), one batch for all recipients; the tag replaces a stale one."""
+"""Sending notifications (``im.notify.system.add``): one batch for all recipients, the tag replacing a stale
+one; and the BB-code links to cards that they carry. Every feature that tells people something uses this."""
 
 from __future__ import annotations
 
