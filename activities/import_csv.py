@@ -53,7 +53,7 @@ def run(ctx: RobotContext) -> dict[str, Any]:
         ctx.history(deal_id, "import", summary, details={"file": filename, "mode": req.mode, **values})
     from b24goods.bitrix import crm
 
-    crm.timeline_log(ctx.rest, ctx.document, "Импорт товаров из CSV", summary)
+    crm.timeline_note(ctx.rest, ctx.document, "Импорт товаров из CSV", summary)
     return values
 
 

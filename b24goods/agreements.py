@@ -184,7 +184,7 @@ def _after(rest: RestClient, portal: PortalStore, req: AgreementRequest, deal_id
         details={"agreement_id": record.agreement_id, "row_id": record.row_id, "signed_file": record.file,
                  "delta_sum": record.delta_sum, "new_sum": record.new_sum, "voids": record.voids,
                  "new_closedate": req.new_closedate.isoformat() if req.new_closedate else None}))
-    crm.timeline_log(rest, DocumentRef(entity_type_id=DEAL_TYPE_ID, id=deal_id), "Доп. соглашение", summary)
+    crm.timeline_note(rest, DocumentRef(entity_type_id=DEAL_TYPE_ID, id=deal_id), "Доп. соглашение", summary)
     recipients = [_int(deal_item.get("assignedById")), *req.notify_users]
     item_type = portal.settings().item_entity_type_id
     if item_type:  # the item the agreement names, else every item of the order

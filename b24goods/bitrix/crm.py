@@ -6,14 +6,18 @@ items, so one code path serves both.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from ..domain.money import to_decimal
 from ..domain.rows import ProductRow
+from ..errors import RestError
 from .client import PAGE_SIZE, BatchResult, Command, RestClient
 from .payloads import DocumentRef, timeline_entity_name
+
+log = logging.getLogger(__name__)
 
 
 def get_item(rest: RestClient, doc: DocumentRef, *, original_uf: bool = False) -> dict[str, Any]:
@@ -193,17 +197,29 @@ def activity_log(rest: RestClient, event_token: str, message: str) -> None:
         rest.result("bizproc.activity.log", {"EVENT_TOKEN": event_token, "LOG_MESSAGE": message[:2000]}, safe=True)
 
 
-def timeline_log(rest: RestClient, doc: DocumentRef, title: str, text: str) -> None:
-    """``crm.timeline.logmessage.add``: a short history line in the card."""
-    rest.result("crm.timeline.logmessage.add", {"fields": {
-        "entityTypeId": doc.entity_type_id, "entityId": doc.id, "title": title[:255], "text": text[:5000],
-        "iconCode": "info"}})
+def timeline_note(rest: RestClient, doc: DocumentRef, title: str, text: str) -> bool:
+    """A short line in the card's timeline, after an operation is done; ``False`` when the portal took none.
 
-
-def timeline_comment(rest: RestClient, doc: DocumentRef, text: str) -> None:
-    """``crm.timeline.comment.add`` (fallback where log messages are not available)."""
-    rest.result("crm.timeline.comment.add", {"fields": {
-        "ENTITY_ID": doc.id, "ENTITY_TYPE": timeline_entity_name(doc.entity_type_id), "COMMENT": text}})
+    ``crm.timeline.logmessage.add`` first; where the portal refuses it (an older portal without the method, a
+    user without rights to log messages) a comment, ``crm.timeline.comment.add``. Best effort by design: the
+    order's history in the store is the record, and a card line the portal refuses must not turn an import or
+    an agreement that already happened into an error for the business process.
+    """
+    try:
+        rest.result("crm.timeline.logmessage.add", {"fields": {
+            "entityTypeId": doc.entity_type_id, "entityId": doc.id, "title": title[:255], "text": text[:5000],
+            "iconCode": "info"}})
+        return True
+    except RestError as exc:
+        log.info("timeline log message refused (%s): adding a comment instead", exc.code)
+    try:
+        rest.result("crm.timeline.comment.add", {"fields": {
+            "ENTITY_ID": doc.id, "ENTITY_TYPE": timeline_entity_name(doc.entity_type_id),
+            "COMMENT": f"{title}: {text}"[:5000]}})
+        return True
+    except RestError as exc:
+        log.info("timeline comment refused too (%s): the history keeps the record", exc.code)
+        return False
 
 
 def notify(rest: RestClient, user_ids: Iterable[int], message: str, tag: str | None = None) -> BatchResult:

@@ -71,7 +71,7 @@ def confirm_import(rest: RestClient, portal: PortalStore, doc: DocumentRef, data
         portal.add_history(deal_id, HistoryEntry(at=now_utc().isoformat(), action="import", source=SOURCE,
                                                  user_id=user_id, deal_id=deal_id, document=doc.key, summary=summary,
                                                  details={"file": filename, "mode": mode, **result.returns()}))
-    crm.timeline_log(rest, doc, "Импорт товаров из CSV", summary)
+    crm.timeline_note(rest, doc, "Импорт товаров из CSV", summary)
     return summary
 
 

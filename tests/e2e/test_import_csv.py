@@ -254,3 +254,26 @@ def test_a_refusal_in_a_late_chunk_takes_back_the_chunks_already_written(app_sql
     adds = sb.portal.calls.count("crm.item.productrow.add")
     deletes = sb.portal.calls.count("crm.item.productrow.delete")
     assert adds == 150 and deletes == 149  # chunks 1-3 sent (the 4th never), every row that got in taken out
+
+
+@pytest.mark.parametrize("refused", [("crm.timeline.logmessage.add",),
+                                     ("crm.timeline.logmessage.add", "crm.timeline.comment.add")])
+def test_a_timeline_line_the_portal_refuses_does_not_fail_a_done_import(app_sqlite: Any,
+                                                                       refused: tuple[str, ...]) -> None:
+    from sandbox.portal import RestFault
+
+    sb = app_sqlite.sandbox
+
+    def refuse(method: str, params: dict[str, Any]) -> Any:
+        return RestFault("ERROR_METHOD_NOT_FOUND", "Method not found", 404) if method in refused else None
+
+    sb.portal.refuse = refuse
+    deal = upload(sb, sample("order-utf8-comma.csv"))
+    values = run_import(app_sqlite, deal)
+    assert values["error"] == "" and values["rows_added"] == 3 and len(sb.rows(2, deal)) == 3
+    lines = [t for t in sb.portal.timeline if t.get("entityId") == deal]
+    if len(refused) == 1:  # no log messages on this portal: a comment instead
+        assert [t["kind"] for t in lines] == ["comment"] and lines[0]["text"].startswith("Импорт товаров из CSV: ")
+    else:  # nothing in the card, the order's history still has it
+        assert lines == []
+        assert any(e.action == "import" for _, e in app_sqlite.portal_store().history(deal))
