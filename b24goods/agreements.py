@@ -9,6 +9,7 @@ finished, not redone (its row is found by id or by its unique name and sort).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -22,13 +23,15 @@ from .domain.agreement import agreement_row, delta_of, reverses, row_name
 from .domain.lock import snapshot
 from .domain.money import format_rub
 from .domain.rows import ProductRow, document_totals
-from .errors import DomainError
+from .errors import DomainError, RestError
 from .messenger import deal_link, send
 from .orders import AgreementRecord, OrderState, change, load, order_lease
 from .store.base import now_utc
 from .store.models import HistoryEntry, RowChange, Settings
 from .store.portal import PortalStore
 from .totals import as_text, write_sum
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -124,6 +127,22 @@ def apply(rest: RestClient, portal: PortalStore, req: AgreementRequest) -> dict[
     return _returns(record)
 
 
+def _item_responsibles(rest: RestClient, portal: PortalStore, record: AgreementRecord, deal_id: int) -> list[int | None]:
+    """The responsible people of the item the agreement names, else of every item of the order. Best effort:
+    the agreement is applied by now, so a refused lookup (no rights to the item process) leaves the deal's
+    responsible person and ``notify_users`` to be told, rather than an error for an agreement that happened."""
+    item_type = portal.settings().item_entity_type_id
+    if not item_type:
+        return []
+    flt = {"=id": record.item_id} if record.item_id else {"=parentId2": deal_id}
+    try:
+        items = crm.list_items(rest, item_type, flt, select=("id", "assignedById"))
+    except RestError as exc:
+        log.info("agreement %s: items' responsible people not read (%s)", record.agreement_id, exc.code)
+        return []
+    return [_int(i.get("assignedById")) for i in items]
+
+
 def _put(state: OrderState, key: str, record: AgreementRecord) -> OrderState:
     state.agreements[key] = record
     return state
@@ -185,11 +204,8 @@ def _after(rest: RestClient, portal: PortalStore, req: AgreementRequest, deal_id
                  "delta_sum": record.delta_sum, "new_sum": record.new_sum, "voids": record.voids,
                  "new_closedate": req.new_closedate.isoformat() if req.new_closedate else None}))
     crm.timeline_note(rest, DocumentRef(entity_type_id=DEAL_TYPE_ID, id=deal_id), "Доп. соглашение", summary)
-    recipients = [_int(deal_item.get("assignedById")), *req.notify_users]
-    item_type = portal.settings().item_entity_type_id
-    if item_type:  # the item the agreement names, else every item of the order
-        flt = {"=id": record.item_id} if record.item_id else {"=parentId2": deal_id}
-        recipients += [_int(i.get("assignedById")) for i in crm.list_items(rest, item_type, flt, select=("id", "assignedById"))]
+    recipients = [_int(deal_item.get("assignedById")), *req.notify_users, *_item_responsibles(rest, portal, record,
+                                                                                              deal_id)]
     link = deal_link(req.client_endpoint, deal_id, str(deal_item.get("title") or ""))
     send(rest, recipients, f"{link}: {summary}", tag=f"b24goods-agreement-{deal_id}")
 

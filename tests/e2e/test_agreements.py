@@ -134,6 +134,34 @@ def test_refusals_change_nothing(app: Any) -> None:
     assert not [e for _, e in app.portal_store().history(deal) if e.action == "agreement"]
 
 
+def test_what_the_portal_refuses_after_applying_does_not_undo_the_answer(app_sqlite: Any) -> None:
+    """Applied is applied: a refused timeline line and a refused look-up of the items' responsible people
+    leave the deal's responsible person and ``notify_users`` told, and no error for the business process."""
+    from sandbox.portal import RestFault
+
+    app, sb = app_sqlite, app_sqlite.sandbox
+    deal, _ = order_with_rows(app)
+    lock(app, deal)
+    item_type = settings(app).item_entity_type_id
+
+    def refuse(method: str, params: dict[str, Any]) -> Any:
+        if method.startswith("crm.timeline."):
+            return RestFault("ACCESS_DENIED", "Access denied", 403)
+        if method == "crm.item.list" and int(params.get("entityTypeId") or 0) == item_type \
+                and "assignedById" in (params.get("select") or []):
+            return RestFault("ACCESS_DENIED", "Access denied", 403)
+        return None
+
+    sb.portal.refuse = refuse
+    values = apply(app, agreement(app, deal, [dict(productName="Подсветка LED", price=4500, quantity=1)]),
+                   notify_users=["user_6"])
+    assert values["error"] == "" and int(values["row_id"]) > 0
+    assert any(r["productName"].startswith("Доп. соглашение от") for r in sb.rows(2, deal))
+    notified = {n["user_id"] for n in sb.portal.notifications if (n["tag"] or "").startswith("b24goods-agreement")}
+    assert notified == {2, 6}  # the deal's responsible person and notify_users; the item's (4) could not be read
+    assert any(e.action == "agreement" for _, e in app.portal_store().history(deal))
+
+
 def test_a_reversing_agreement_voids_the_first(app_sqlite: Any) -> None:
     app, sb = app_sqlite, app_sqlite.sandbox
     deal, _ = order_with_rows(app)
