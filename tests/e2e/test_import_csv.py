@@ -277,3 +277,24 @@ def test_a_timeline_line_the_portal_refuses_does_not_fail_a_done_import(app_sqli
     else:  # nothing in the card, the order's history still has it
         assert lines == []
         assert any(e.action == "import" for _, e in app_sqlite.portal_store().history(deal))
+
+
+def test_rows_written_but_sum_refused_says_so_with_the_true_counts(app_sqlite: Any) -> None:
+    """The robot's user may write rows but not the deal's sum: the answer keeps the counts of what was done."""
+    from sandbox.portal import RestFault
+
+    sb = app_sqlite.sandbox
+
+    def refuse(method: str, params: dict[str, Any]) -> Any:
+        if method == "crm.item.update" and "opportunity" in (params.get("fields") or {}):
+            return RestFault("ACCESS_DENIED", "Access denied", 403)
+        return None
+
+    sb.portal.refuse = refuse
+    deal = upload(sb, sample("order-utf8-comma.csv"))
+    values = run_import(app_sqlite, deal)
+    assert values["rows_added"] == 3 and len(sb.rows(2, deal)) == 3
+    assert values["error"].startswith("Позиции записаны (добавлено 3, обновлено 0), но сумма не пересчитана")
+    assert sb.item(2, deal)["isManualOpportunity"] != "Y"
+    history = [e for _, e in app_sqlite.portal_store().history(deal)]
+    assert history and history[0].action == "import" and "сумма не пересчитана" in history[0].summary
