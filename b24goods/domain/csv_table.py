@@ -43,11 +43,25 @@ class Table:
     records: list[Record]
 
 
+_MARKUP: tuple[tuple[bytes, str], ...] = (  # text, but not a table: what Excel's other "Save as" types write
+    (b"progid=\"excel.sheet\"", "таблица Excel в формате XML (XML Spreadsheet 2003)"),
+    (b"<?xml", "документ XML"),
+    (b"<!doctype html", "веб-страница (HTML)"),
+    (b"<html", "веб-страница (HTML)"),
+    (b"<table", "веб-страница (HTML)"),
+)
+
+
 def what_is_it(data: bytes) -> str | None:
-    """A human name of a file that is not text (``None`` for text)."""
+    """A human name of a file that is not a CSV table (``None`` for text that may be one)."""
     for magic, name in _SIGNATURES:
         if data.startswith(magic):
             return name
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<"):
+        for marker, name in _MARKUP:
+            if marker in head:
+                return name
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return None  # UTF-16 text with a BOM
     if b"\x00" in data[:4096]:

@@ -215,3 +215,20 @@ def test_amount_beside_a_quantity_is_money_alone_it_is_a_quantity() -> None:
 def test_a_header_without_rows_is_refused() -> None:
     parsed = parse("Наименование;Кол-во;Цена\n;;\n".encode("cp1251"))
     assert not parsed.ok and "нет ни одной строки" in parsed.issues[0].reason
+
+
+@pytest.mark.parametrize("data, kind", [
+    (b'<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n<Workbook>', "XML Spreadsheet 2003"),
+    (b"\xef\xbb\xbf<!DOCTYPE html><html><body><table><tr><td>1</td></tr></table>", "веб-страница (HTML)"),
+    (b"<table><tr><td>\xd2\xee\xe2\xe0\xf0</td></tr></table>", "веб-страница (HTML)"),
+])
+def test_excels_other_save_as_types_are_named_with_how_to_save_a_csv(data: bytes, kind: str) -> None:
+    with pytest.raises(CsvError) as info:
+        read_table(data, "заказ.csv")
+    assert kind in info.value.user_message and "CSV" in info.value.user_message
+    assert info.value.code == "NOT_A_CSV"
+
+
+def test_a_csv_that_starts_with_a_bracket_is_still_a_csv() -> None:
+    parsed = parse("<Наименование>;Кол-во;Цена\n<b>Стол</b>;1;10\n".encode("cp1251"))
+    assert parsed.issues and "Наименование" in parsed.issues[0].reason  # parsed as a table, not refused as markup
