@@ -80,7 +80,27 @@ def decode(data: bytes, filename: str = "файл") -> tuple[str, str]:
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        return data.decode("cp1251", errors="replace"), "cp1251"
+        encoding = single_byte_cyrillic(data)
+        return data.decode(encoding, errors="replace"), encoding
+
+
+# Windows Excel writes cp1251; Excel for Mac's legacy "CSV" writes MacCyrillic; old DOS and Unix tools cp866 and
+# KOI8-R. The same bytes are letters in several of them, so each is scored on how Russian the text reads.
+SINGLE_BYTE_CYRILLIC = ("cp1251", "mac_cyrillic", "cp866", "koi8_r")
+
+
+def _russian_score(text: str) -> int:
+    """Russian text is mostly lowercase Russian letters: those count double, capitals once."""
+    lower = sum(1 for ch in text if "а" <= ch <= "я" or ch == "ё")
+    upper = sum(1 for ch in text if "А" <= ch <= "Я" or ch == "Ё")
+    return 2 * lower + upper
+
+
+def single_byte_cyrillic(data: bytes) -> str:
+    """The single-byte encoding that reads most like Russian (cp1251 on a tie: Windows Excel's)."""
+    sample = data[:65536]
+    scores = {enc: _russian_score(sample.decode(enc, errors="replace")) for enc in SINGLE_BYTE_CYRILLIC}
+    return max(SINGLE_BYTE_CYRILLIC, key=lambda enc: (scores[enc], enc == "cp1251"))
 
 
 def _split_count(line: str, delimiter: str) -> int:

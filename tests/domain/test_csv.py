@@ -232,3 +232,14 @@ def test_excels_other_save_as_types_are_named_with_how_to_save_a_csv(data: bytes
 def test_a_csv_that_starts_with_a_bracket_is_still_a_csv() -> None:
     parsed = parse("<Наименование>;Кол-во;Цена\n<b>Стол</b>;1;10\n".encode("cp1251"))
     assert parsed.issues and "Наименование" in parsed.issues[0].reason  # parsed as a table, not refused as markup
+
+
+@pytest.mark.parametrize("encoding", ["cp1251", "mac_cyrillic", "cp866", "koi8_r"])
+def test_single_byte_cyrillic_encodings_are_told_apart(encoding: str) -> None:
+    """Windows Excel (cp1251), Excel for Mac's legacy CSV (MacCyrillic), DOS (cp866), old Unix (KOI8-R)."""
+    text = ("Артикул;Наименование;Ед.;Кол-во;Цена\n"
+            "ШК-001;Шкаф-купе Прованс, ЁЛКА;шт;1;45 900,00\n"
+            ";Сборка и монтаж мебели;усл;1;9 800,00\n")
+    parsed = parse(text.encode(encoding))
+    assert parsed.ok and parsed.encoding == encoding
+    assert [r.name for r in parsed.rows] == ["Шкаф-купе Прованс, ЁЛКА", "Сборка и монтаж мебели"]
