@@ -10,6 +10,7 @@ do not fit the header is an error for that line — never guessed.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -20,7 +21,7 @@ from .money import CENT, HUNDRED, ZERO, money
 from .rows import Discount, DiscountKind, price_from_list
 
 FIELDS = ("name", "article", "xml_id", "quantity", "unit", "price", "discount", "vat", "cost", "executor", "kind",
-          "note", "total", "position")
+          "note", "total", "position", "price_discounted")
 
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": ("наименование", "наименование товара", "название", "товар", "товар услуга", "товары услуги",
@@ -42,7 +43,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
               "line total", "row total", "sum", "subtotal"),
     "position": ("п п", "пп", "n", "no", "nn", "номер", "номер строки", "поз", "line", "line no", "pos"),
 }
-INFORMATIONAL = ("total", "position")  # recognized, never imported
+INFORMATIONAL = ("total", "position", "price_discounted")  # recognized, not imported (see map_columns)
 _AMBIGUOUS_QUANTITY = "amount"  # a quantity, unless the file has another quantity column: then the row total
 _INDEX = {syn: canon for canon, syns in _SYNONYMS.items() for syn in syns}
 SERVICE_UNITS = {"усл", "услуга", "усл.", "service", "svc"}
@@ -110,6 +111,9 @@ def normalize_header(title: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+_DISCOUNTED = re.compile(r"(со скидкой|с учетом скидки|с уч скидки|после скидки|after discount|discounted)")
+
+
 def classify(title: str) -> tuple[str | None, bool | None, DiscountKind]:
     """The canonical field of a header, its VAT statement (prices) and money meaning (discounts)."""
     norm = normalize_header(title)
@@ -131,6 +135,8 @@ def classify(title: str) -> tuple[str | None, bool | None, DiscountKind]:
         return "discount", None, kind
     if not base:  # a title of marks only: «№» or «#» numbers the rows; «%» or «-» says nothing
         return ("position" if re.search(r"[№#]", title) else None), None, kind
+    if _DISCOUNTED.search(base) and re.search(r"\b(цена|price)\b", base):
+        return "price_discounted", includes, kind  # «Цена со скидкой»: see map_columns
     canon = _INDEX.get(base)
     if canon is None:
         for syn, candidate in _INDEX.items():
@@ -159,10 +165,27 @@ def map_columns(header: Record) -> tuple[list[Column], list[str], list[Issue]]:
             continue
         seen[canon] = title
         columns.append(Column(index, title, canon, includes, kind))
+    _settle_discounted_price(header, columns, seen, issues)
     for required, label in (("name", "Наименование"), ("price", "Цена")):
         if required not in seen:
             issues.append(Issue(header.line, None, f"нет столбца «{label}» (заголовки: {', '.join(header.cells)})"))
     return columns, unknown, issues
+
+
+def _settle_discounted_price(header: Record, columns: list[Column], seen: dict[str, str],
+                             issues: list[Issue]) -> None:
+    """«Цена со скидкой» beside «Цена» is the form's own arithmetic (not imported); alone it is the price, with
+    no discount left to apply. Beside a «Скидка» column and no «Цена», the discount would count twice: an error."""
+    discounted = next((c for c in columns if c.field == "price_discounted"), None)
+    if discounted is None or "price" in seen:
+        return
+    if "discount" in seen:
+        issues.append(Issue(header.line, discounted.title, f"скидка уже учтена в цене, а есть ещё столбец "
+                                                           f"«{seen['discount']}»: оставьте «Цену» без скидки или "
+                                                           f"уберите столбец скидки"))
+        return
+    columns[columns.index(discounted)] = dataclasses.replace(discounted, field="price")
+    seen["price"] = discounted.title
 
 
 _EXCEL_EXP = re.compile(r"^[+-]?\d+([.,]\d+)?[eE][+-]?\d+$")
@@ -250,7 +273,7 @@ def locate_header(table: Table) -> tuple[Record, list[Record], list[str]]:
     records = [table.header, *table.records]
     for index, record in enumerate(records[:HEADER_SEARCH]):
         fields = {classify(title)[0] for title in record.cells if title}
-        if {"name", "price"} <= fields:
+        if "name" in fields and fields & {"price", "price_discounted"}:
             skipped = records[:index]
             warnings = [f"Строки над заголовком пропущены: {', '.join(str(r.line) for r in skipped)}"] if skipped else []
             return record, records[index + 1:], warnings

@@ -243,3 +243,19 @@ def test_single_byte_cyrillic_encodings_are_told_apart(encoding: str) -> None:
     parsed = parse(text.encode(encoding))
     assert parsed.ok and parsed.encoding == encoding
     assert [r.name for r in parsed.rows] == ["Шкаф-купе Прованс, ЁЛКА", "Сборка и монтаж мебели"]
+
+
+def test_a_discounted_price_beside_the_list_price_is_the_forms_own_arithmetic() -> None:
+    parsed = parse("Наименование;Кол-во;Цена;Скидка, %;Цена со скидкой\nСтол;2;1 000,00;10;900,00\n".encode("cp1251"))
+    assert parsed.ok and parsed.rows[0].list_price == D("1000.00") and parsed.rows[0].discount.value == D(10)
+
+
+def test_a_discounted_price_alone_is_the_price_with_nothing_left_to_discount() -> None:
+    parsed = parse("Наименование;Кол-во;Цена со скидкой, руб.\nСтол;2;900,00\n".encode("cp1251"))
+    assert parsed.ok and parsed.rows[0].list_price == D("900.00") and parsed.rows[0].discount.value == 0
+
+
+def test_a_discounted_price_with_a_discount_column_would_discount_twice() -> None:
+    parsed = parse("Наименование;Кол-во;Скидка;Цена со скидкой\nСтол;2;10;900,00\n".encode("cp1251"))
+    assert not parsed.ok and parsed.rows == []
+    assert parsed.issues[0].column == "Цена со скидкой" and "скидка уже учтена" in parsed.issues[0].reason
