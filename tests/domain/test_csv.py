@@ -40,6 +40,8 @@ def test_not_numbers(raw: str) -> None:
     ("Скидка на строку", "discount", None, "row_total"), ("Скидка, сумма", "discount", None, "row_total"),
     ("НДС, %", "vat", None, "percent"), ("Ед.", "unit", None, "percent"), ("Артикул", "article", None, "percent"),
     ("SKU", "article", None, "percent"), ("Исполнитель", "executor", None, "percent"), ("Цвет", None, None, "percent"),
+    ("Цена закупки, руб.", "cost", None, "percent"), ("Цена поставщика", "cost", None, "percent"),
+    ("Цена продажи", "price", None, "percent"),
 ])
 def test_header_synonyms(title: str, field: str | None, vat: bool | None, kind: str) -> None:
     assert classify(title) == (field, vat, kind)
