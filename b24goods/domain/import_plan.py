@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from . import format as fmt
 from .csv_rows import CsvRow, normalize_name, row_identity
 from .money import ZERO
 from .rows import ProductRow, price_from_list
@@ -151,8 +152,10 @@ def build_plan(rows: list[CsvRow], matches: dict[str, CatalogProduct], existing:
     return plan
 
 
-def describe(plan: ImportPlan, filename: str, issues: list[str] | None = None, limit: int = 40) -> str:
-    """The human summary for the ``report`` return value and the workflow log (Russian)."""
+def describe(plan: ImportPlan, filename: str, issues: list[str] | None = None, limit: int = 40,
+             warnings: list[str] | None = None) -> str:
+    """The human summary for the ``report`` return value and the workflow log (Russian): ``issues`` stop the
+    import (errors), ``warnings`` do not (what was passed over, a row total that disagrees)."""
     created = len(plan.drafts)
     lines = [f"Файл «{filename}»: добавить {plan.count('add')}, обновить {plan.count('update')}, "
              f"без изменений {plan.count('skip')}, удалить {len(plan.deletes)}; "
@@ -162,11 +165,13 @@ def describe(plan: ImportPlan, filename: str, issues: list[str] | None = None, l
     sources = {"matched": "каталог", "created": "новый товар", "free_text": "свободная строка"}
     for row in plan.rows[:limit]:
         lines.append(f"строка {row.line}: {row.name} — {labels[row.op]} ({sources[row.source]}), "
-                     f"{row.row['quantity']:g} × {Decimal(str(row.row['price'])).quantize(Decimal('0.01'))}")
+                     f"{fmt.quantity(str(row.row['quantity']))} × {fmt.number(str(row.row['price']))}")
     if len(plan.rows) > limit:
         lines.append(f"… и ещё {len(plan.rows) - limit} строк")
     for text in issues or []:
         lines.append(f"ошибка: {text}")
+    for text in warnings or []:
+        lines.append(f"внимание: {text}")
     return "\n".join(lines)
 
 

@@ -153,7 +153,7 @@ def run_import(rest: RestClient, portal: PortalStore | None, settings: Settings,
     if not cp.progress.get("planned"):
         plan, filename, notes, existing, errors = plan_import(rest, settings, req)
         result.plan, result.issues, result.errors = plan, notes, errors
-        report = describe(plan, filename, notes)
+        report = describe(plan, filename, errors, warnings=[n for n in notes if n not in errors])
         if req.dry_run:
             result.rows_added, result.rows_updated, result.rows_skipped = plan.count("add"), plan.count("update"), plan.count("skip")
             result.products_created, result.report = len(plan.drafts), "Пробный запуск, ничего не записано.\n" + report

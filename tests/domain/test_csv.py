@@ -125,8 +125,11 @@ def test_added_rows_get_unique_sort_markers_after_existing_rows() -> None:
 def test_describe_is_readable() -> None:
     rows = parse("Наименование;Цена\nСтол;900\n".encode()).rows
     text = describe(build_plan(rows, {}, [], mode="append", create_products=False), "f.csv", ["строка 9: плохо"])
-    assert "Файл «f.csv»: добавить 1" in text and "строка 2: Стол — добавить (свободная строка)" in text
+    assert "Файл «f.csv»: добавить 1" in text and "строка 2: Стол — добавить (свободная строка), 1 × 900,00" in text
     assert "ошибка: строка 9: плохо" in text
+    warned = describe(build_plan(rows, {}, [], mode="append", create_products=False), "f.csv",
+                      warnings=["строка 4: сумма не сходится"])
+    assert "внимание: строка 4: сумма не сходится" in warned and "ошибка:" not in warned
 
 
 def test_title_rows_and_totals_are_named_in_warnings_not_imported() -> None:
