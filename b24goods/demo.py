@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .domain import format as fmt
 from .domain.money import format_rub, money
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,8 +57,7 @@ def recalc(demo: Any) -> None:
     for row in rows:
         sb.add_row(2, deal, **row)
     for row in sb.rows(2, deal):
-        say(f"  {row['productName'][:38]:<38} {row['quantity']:>6} × {row['price']:>10} "
-            f"(скидка {row['discountRate']}%, НДС {row['taxRate']}, в цене: {row['taxIncluded']})")
+        say(row_line(row, terms=True))
     wf = demo.robot_on_stage(2, deal, "PREPARATION", "b24goods_recalc_sum",
                     {"cost_field": "UF_CRM_B24GOODS_COST", "margin_field": "UF_CRM_B24GOODS_MARGIN"})
     values = wf.return_values or {}
@@ -97,3 +97,17 @@ def demo_step(fn: Any) -> Any:
     """Features add their chapter of the story here."""
     _EXTRA_STEPS.append(fn)
     return fn
+
+
+def row_line(row: dict[str, Any], *, terms: bool = False) -> str:
+    """A product row as a manager reads it: ``Фасад МДФ   12 × 3 434,40 ₽`` (and its discount and VAT)."""
+    line = (f"  #{row['id']:<5} {row['productName'][:40]:<40} {fmt.quantity(str(row['quantity'])):>5} × "
+            f"{fmt.rub(str(row['price'])):>14}")
+    if not terms:
+        return line
+    discount = (f"скидка {fmt.rub(str(row['discountSum']))}/ед." if int(row.get("discountTypeId") or 2) == 1
+                else f"скидка {fmt.percent(str(row.get('discountRate') or 0))}")
+    tax = ("без НДС" if row.get("taxRate") is None else
+           f"НДС {fmt.percent(str(row['taxRate']))} {'в цене' if row.get('taxIncluded') == 'Y' else 'сверху'}")
+    return f"{line}  ({discount}, {tax})"
+

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .demo import demo_step, say, step
+from .demo import demo_step, row_line, say, step
 from .domain.money import format_rub
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
@@ -31,7 +31,7 @@ def _settings(demo: Any) -> Any:
 
 def _show_rows(demo: Any, etid: int, item_id: int) -> None:
     for r in demo.sandbox.rows(etid, item_id):
-        say(f"  #{r['id']:<5} {r['productName'][:44]:<44} {r['quantity']:>6} × {r['price']:>12}")
+        say(row_line(r))
     item = demo.sandbox.item(etid, item_id)
     say(f"  сумма в портале: {format_rub(Decimal(str(item['opportunity'])))}")
 
