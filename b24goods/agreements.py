@@ -127,7 +127,8 @@ def apply(rest: RestClient, portal: PortalStore, req: AgreementRequest) -> dict[
     return _returns(record)
 
 
-def _item_responsibles(rest: RestClient, portal: PortalStore, record: AgreementRecord, deal_id: int) -> list[int | None]:
+def _item_responsibles(rest: RestClient, portal: PortalStore, record: AgreementRecord,
+                       deal_id: int) -> list[int | None]:
     """The responsible people of the item the agreement names, else of every item of the order. Best effort:
     the agreement is applied by now, so a refused lookup (no rights to the item process) leaves the deal's
     responsible person and ``notify_users`` to be told, rather than an error for an agreement that happened."""
@@ -204,8 +205,8 @@ def _after(rest: RestClient, portal: PortalStore, req: AgreementRequest, deal_id
                  "delta_sum": record.delta_sum, "new_sum": record.new_sum, "voids": record.voids,
                  "new_closedate": req.new_closedate.isoformat() if req.new_closedate else None}))
     crm.timeline_note(rest, DocumentRef(entity_type_id=DEAL_TYPE_ID, id=deal_id), "Доп. соглашение", summary)
-    recipients = [_int(deal_item.get("assignedById")), *req.notify_users, *_item_responsibles(rest, portal, record,
-                                                                                              deal_id)]
+    recipients = [_int(deal_item.get("assignedById")), *req.notify_users,
+                  *_item_responsibles(rest, portal, record, deal_id)]
     link = deal_link(req.client_endpoint, deal_id, str(deal_item.get("title") or ""))
     send(rest, recipients, f"{link}: {summary}", tag=f"b24goods-agreement-{deal_id}")
 

@@ -35,6 +35,7 @@ from ..errors import RateLimited, RestError, ServerError, TokenExpired, Transpor
 from .phpform import build_query
 
 log = logging.getLogger(__name__)
+redact.install()  # urllib3 logs request lines, query strings included, at DEBUG
 
 _NUMBER_MARK = "\u0001b24dec\u0001"  # a control character: json.dumps always escapes it, no text carries it
 _MARKED_NUMBER = re.compile(r'"\\u0001b24dec\\u0001(-?[0-9]+(?:\.[0-9]+)?)\\u0001b24dec\\u0001"')
@@ -51,7 +52,7 @@ def json_body(data: Any) -> bytes:
     on its way to the portal (``3434.40`` stays ``3434.40``, an 8-place unit price keeps all its digits)."""
     text = json.dumps(data, ensure_ascii=False, default=_exact)
     return _MARKED_NUMBER.sub(r"\1", text).encode("utf-8")
-redact.install()  # urllib3 logs request lines, query strings included, at DEBUG
+
 
 BATCH_LIMIT = 50
 PAGE_SIZE = 50

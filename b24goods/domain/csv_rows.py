@@ -21,12 +21,15 @@ from .money import CENT, HUNDRED, ZERO, money
 from .rows import Discount, DiscountKind, price_from_list
 
 FIELDS = ("name", "article", "xml_id", "quantity", "unit", "price", "discount", "vat", "cost", "executor", "kind",
-          "note", "total", "position", "price_discounted")
+          "note", "total", "position", "price_discounted", "vat_sum")
 
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": ("наименование", "наименование товара", "название", "товар", "товар услуга", "товары услуги",
+             "товары работы услуги", "наименование товара работы услуги", "наименование товаров работ услуг",
              "номенклатура", "позиция", "name", "product", "product name", "item", "description", "title"),
-    "article": ("артикул", "арт", "код товара", "sku", "article", "art", "part number", "vendor code", "код"),
+    "article": ("артикул", "арт", "код товара", "артикул товара", "код позиции", "sku", "article", "art",
+                "part number", "part no", "vendor code", "item no", "item number", "item code", "product code",
+                "product no", "код"),
     "xml_id": ("xml_id", "xml id", "внешний код", "external id", "xmlid"),
     "quantity": ("количество", "кол во", "колво", "кол", "qty", "quantity", "amount", "count"),
     "unit": ("ед", "ед изм", "единица", "единица измерения", "unit", "uom", "measure"),
@@ -43,8 +46,9 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "total": ("сумма", "итого", "всего", "сумма итого", "сумма со скидкой", "итого со скидкой", "total",
               "line total", "row total", "sum", "subtotal"),
     "position": ("п п", "пп", "n", "no", "nn", "номер", "номер строки", "поз", "line", "line no", "pos"),
+    "vat_sum": ("сумма ндс", "ндс сумма", "в т ч ндс", "в том числе ндс", "vat amount", "tax amount"),
 }
-INFORMATIONAL = ("total", "position", "price_discounted")  # recognized, not imported (see map_columns)
+INFORMATIONAL = ("total", "position", "price_discounted", "vat_sum")  # recognized, not imported (see map_columns)
 _AMBIGUOUS_QUANTITY = "amount"  # a quantity, unless the file has another quantity column: then the row total
 _INDEX = {syn: canon for canon, syns in _SYNONYMS.items() for syn in syns}
 SERVICE_UNITS = {"усл", "услуга", "усл.", "service", "svc"}
@@ -134,6 +138,8 @@ def classify(title: str) -> tuple[str | None, bool | None, DiscountKind]:
         elif re.search(r"(руб|₽|за ед|на ед|per unit|money)", raw) or "за ед" in base:
             kind = "per_unit"
         return "discount", None, kind
+    if re.fullmatch(r"(item|product|part)\s*#", title.strip(), flags=re.I):
+        return "article", None, kind  # «Item #»: normalising drops the mark, which is what makes it a code
     if not base:  # a title of marks only: «№» or «#» numbers the rows; «%» or «-» says nothing
         return ("position" if re.search(r"[№#]", title) else None), None, kind
     if _DISCOUNTED.search(base) and re.search(r"\b(цена|price)\b", base):

@@ -41,7 +41,10 @@ def test_not_numbers(raw: str) -> None:
     ("НДС, %", "vat", None, "percent"), ("Ед.", "unit", None, "percent"), ("Артикул", "article", None, "percent"),
     ("SKU", "article", None, "percent"), ("Исполнитель", "executor", None, "percent"), ("Цвет", None, None, "percent"),
     ("Цена закупки, руб.", "cost", None, "percent"), ("Цена поставщика", "cost", None, "percent"),
-    ("Цена продажи", "price", None, "percent"),
+    ("Цена продажи", "price", None, "percent"), ("Item No.", "article", None, "percent"),
+    ("Item #", "article", None, "percent"), ("Product code", "article", None, "percent"),
+    ("Part No.", "article", None, "percent"), ("Артикул товара", "article", None, "percent"),
+    ("Товары (работы, услуги)", "name", None, "percent"), ("Сумма НДС", "vat_sum", None, "percent"),
 ])
 def test_header_synonyms(title: str, field: str | None, vat: bool | None, kind: str) -> None:
     assert classify(title) == (field, vat, kind)
@@ -264,3 +267,10 @@ def test_a_discounted_price_with_a_discount_column_would_discount_twice() -> Non
     parsed = parse("Наименование;Кол-во;Скидка;Цена со скидкой\nСтол;2;10;900,00\n".encode("cp1251"))
     assert not parsed.ok and parsed.rows == []
     assert parsed.issues[0].column == "Цена со скидкой" and "скидка уже учтена" in parsed.issues[0].reason
+
+
+def test_an_english_invoice_layout() -> None:
+    parsed = parse(b"Item No.,Description,Qty,Unit Price,VAT amount,Line Total\n"
+                   b"A-17,Oak table,2,100.00,40.00,200.00\n")
+    assert parsed.ok and [(r.article, r.name, r.quantity) for r in parsed.rows] == [("A-17", "Oak table", D(2))]
+    assert not [w for w in parsed.warnings if "Неизвестные" in w]
