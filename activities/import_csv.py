@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from b24goods.errors import CsvError, PropertyError, RestError
+from b24goods.errors import CsvError, PropertyError
 from b24goods.importing.fetch import is_uf_code
-from b24goods.importing.run import ImportRequest, run_import
+from b24goods.importing.run import ImportRequest, finish_import, run_import
 from b24goods.robot import RobotContext
-from b24goods.totals import as_text, compute_totals, deal_of, write_sum
+from b24goods.totals import as_text
 
 from . import props
 from .base import Activity, Prop
@@ -43,28 +43,12 @@ def run(ctx: RobotContext) -> dict[str, Any]:
     values = result.returns()
     if req.dry_run:
         return values
-    filename = ctx.job.progress.get("filename", "CSV")
-    try:
-        item, rows, totals = compute_totals(ctx.rest, ctx.portal, ctx.document, require_prices=False)
-        write_sum(ctx.rest, ctx.document, item, totals)
-    except RestError as exc:
-        if exc.retryable:
-            raise  # the job resumes: the rows are checkpointed, only the sum is done again
-        # The rows are in: say so with the true counts, and what did not happen, rather than "nothing added".
-        values["error"] = (f"Позиции записаны (добавлено {result.rows_added}, обновлено {result.rows_updated}), "
-                           f"но сумма не пересчитана: {exc.user_message}. Запустите робот «Пересчитать сумму».")
-        if ctx.document.is_deal:
-            ctx.history(ctx.document.id, "import", f"{values['error']} Файл «{filename}».",
-                        details={"file": filename, "mode": req.mode, **values})
-        return values
-    values["sum"] = as_text(totals.sum)
-    summary = result.summary(filename, totals.sum)
-    deal_id = deal_of(ctx.document, item)
-    if deal_id:
-        ctx.history(deal_id, "import", summary, details={"file": filename, "mode": req.mode, **values})
-    from b24goods.bitrix import crm
-
-    crm.timeline_note(ctx.rest, ctx.document, "Импорт товаров из CSV", summary)
+    done = finish_import(ctx.rest, ctx.portal, ctx.document, result, ctx.job.progress.get("filename", "CSV"),
+                         mode=req.mode, source=ctx.call.code, user_id=ctx.user_id)
+    if done.sum is not None:
+        values["sum"] = as_text(done.sum)
+    if done.error:
+        values["error"] = done.error
     return values
 
 

@@ -26,8 +26,10 @@ from ..domain.format import rub
 from ..domain.import_plan import ImportPlan, PlannedRow, build_plan, describe
 from ..domain.rows import ProductRow
 from ..errors import CsvError, DomainError, NotFound, RestError
-from ..store.models import Settings
+from ..store.base import now_utc
+from ..store.models import HistoryEntry, Settings
 from ..store.portal import PortalStore
+from ..totals import as_text, compute_totals, deal_of, write_sum
 from . import catalog
 
 CHUNK = 50
@@ -97,6 +99,49 @@ class ImportResult:
         return {"rows_added": self.rows_added, "rows_updated": self.rows_updated, "rows_skipped": self.rows_skipped,
                 "products_created": self.products_created,
                 "sum": "" if self.sum is None else f"{self.sum:.2f}", "report": self.report}
+
+
+@dataclass
+class Finished:
+    """What an import's last step did: the history line, the sum written (``None``: the portal refused it)."""
+
+    summary: str
+    sum: Decimal | None
+    error: str = ""
+
+
+def finish_import(rest: RestClient, portal: PortalStore, doc: DocumentRef, result: ImportResult, filename: str,
+                  *, mode: str, source: str, user_id: int | None, where: str = "") -> Finished:
+    """After the rows are written, for the robot and the card tab alike: the document's sum from its live rows,
+    the order's history line and the card's timeline note.
+
+    A sum the portal refuses for good (the user may write rows, not the deal) leaves the rows in: the answer
+    keeps the true counts and says what did not happen, rather than "nothing added". A retryable refusal
+    propagates: a resumed job finds its rows checkpointed and only does the sum again.
+    """
+    def history(deal_id: int, summary: str, total: str) -> None:
+        portal.add_history(deal_id, HistoryEntry(
+            at=now_utc().isoformat(), action="import", source=source, user_id=user_id, deal_id=deal_id,
+            document=doc.key, summary=summary, details={"file": filename, "mode": mode, **result.returns(),
+                                                        "sum": total}))
+
+    try:
+        item, _, totals = compute_totals(rest, portal, doc, require_prices=False)
+        write_sum(rest, doc, item, totals)
+    except RestError as exc:
+        if exc.retryable:
+            raise
+        error = (f"Позиции записаны (добавлено {result.rows_added}, обновлено {result.rows_updated}), но сумма "
+                 f"не пересчитана: {exc.user_message}. Запустите робот «Пересчитать сумму».")
+        if doc.is_deal:
+            history(doc.id, f"{error} Файл «{filename}»{where}.", "")
+        return Finished(error, None, error)
+    summary = result.summary(filename, totals.sum, where)
+    deal_id = deal_of(doc, item)
+    if deal_id:
+        history(deal_id, summary, as_text(totals.sum))
+    crm.timeline_note(rest, doc, "Импорт товаров из CSV", summary)
+    return Finished(summary, totals.sum)
 
 
 Log = Callable[[str], None]

@@ -22,7 +22,7 @@ from ..domain.format import rub
 from ..domain.money import HUNDRED, ZERO
 from ..domain.rows import Discount, ProductRow, field_values, price_from_list
 from ..errors import CsvError, DomainError, PropertyError
-from ..importing.run import ImportRequest, ImportResult, MemoryCheckpoints, run_import
+from ..importing.run import ImportRequest, ImportResult, MemoryCheckpoints, finish_import, run_import
 from ..orders import load
 from ..store.base import now_utc
 from ..store.models import HistoryEntry, RowChange
@@ -63,16 +63,8 @@ def confirm_import(rest: RestClient, portal: PortalStore, doc: DocumentRef, data
                    mode: str, create_products: bool, max_bytes: int, user_id: int) -> str:
     req = _request(doc, data, filename, mode, create_products, max_bytes, dry_run=False)
     result = run_import(rest, portal, portal.settings(), req, MemoryCheckpoints())
-    item, _, totals = compute_totals(rest, portal, doc, require_prices=False)
-    write_sum(rest, doc, item, totals)
-    summary = result.summary(filename, totals.sum, " из вкладки")
-    deal_id = deal_of(doc, item)
-    if deal_id:
-        portal.add_history(deal_id, HistoryEntry(at=now_utc().isoformat(), action="import", source=SOURCE,
-                                                 user_id=user_id, deal_id=deal_id, document=doc.key, summary=summary,
-                                                 details={"file": filename, "mode": mode, **result.returns()}))
-    crm.timeline_note(rest, doc, "Импорт товаров из CSV", summary)
-    return summary
+    return finish_import(rest, portal, doc, result, filename, mode=mode, source=SOURCE, user_id=user_id,
+                         where=" из вкладки").summary
 
 
 def _request(doc: DocumentRef, data: bytes, filename: str, mode: str, create_products: bool, max_bytes: int,
